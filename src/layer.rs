@@ -1,0 +1,98 @@
+//! The core trait: a layer maps an input value to an output value, keeps what
+//! backward needs, and computes its local derivative times the upstream
+//! gradient.
+//!
+//! Shapes are types. A layer implements `Layer<X>` for exactly the inputs `X`
+//! it accepts — [`crate::Linear<T, I, O>`] implements
+//! `Layer<SMatrix<T, I, B>>` for every batch size `B` (one column is one
+//! sample) — so composing layers whose sizes do not fit is a compile error
+//! that names the offending input type.
+//!
+//! # The backward contract
+//!
+//! * `forward_train` returns the same value as `forward` and fills the
+//!   layer's own [`Layer::Cache`] (most layers need none: `()`).
+//! * `backward(x, y, cache, dy, grads)` receives the input `x` and the output
+//!   `y` of the forward pass, the cache, and `dy = ∂J/∂y`. It **adds**
+//!   `∂J/∂θ` into `grads` (a value of the layer's own type) and returns
+//!   `∂J/∂x`. Accumulation makes gradient accumulation over micro-batches
+//!   free; clear `grads` with [`crate::Zeros::set_zero`] before a step.
+//! * Every intermediate value of a sequential model is stored once, in the
+//!   composite's cache: a layer never copies its own input.
+//!
+//! ```
+//! use nalgebra::SMatrix;
+//! use stackprop::{Layer, Linear, Relu, Zeros};
+//! type Net = (Linear<f64, 2, 3>, (Relu, Linear<f64, 3, 1>));
+//! let net: Net = (Linear::from_fn(|o, i| (o + i) as f64 - 1.0, |_| 0.1),
+//!                 (Relu, Linear::from_fn(|_, i| i as f64, |_| 0.0)));
+//! let x = SMatrix::<f64, 2, 4>::from_fn(|i, j| (i + j) as f64);
+//! let mut cache = <Net as Layer<_>>::Cache::zeros();
+//! let y = net.forward_train(&x, &mut cache);
+//! assert_eq!(y, net.forward(&x));
+//! let mut grads = Net::zeros();
+//! let dx = net.backward(&x, &y, &cache, &SMatrix::repeat(1.0), &mut grads);
+//! assert_eq!(dx.shape(), (2, 4));
+//! ```
+
+use crate::zeros::Zeros;
+use core::mem::size_of;
+
+/// A differentiable layer that takes inputs of type `X`.
+///
+/// See the [module docs](self) for the contract of `backward`, and
+/// [`crate::gradcheck`] for implementing and checking your own layer.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot take `{X}` as its input",
+    label = "this layer's input shape does not match `{X}`",
+    note = "in a sequential model each layer's input must be the previous layer's output: \
+            compare the rows of `{X}` (the previous layer's outputs) with this layer's input dimension"
+)]
+pub trait Layer<X>: Sized {
+    /// The type of the output for input `X`.
+    type Output: Zeros;
+    /// What `forward_train` keeps for `backward` besides the input and the
+    /// output (`()` for most layers).
+    type Cache: Zeros;
+
+    /// Bytes of the largest set of activations live at once during an
+    /// inference forward pass: for a single layer its input and output, for a
+    /// sequence the largest such pair.
+    const INFER_SCRATCH: usize = size_of::<X>() + size_of::<Self::Output>();
+    /// Bytes of the activation cache a training forward pass keeps for
+    /// backward (the intermediates of a sequence and the layers' caches; the
+    /// model's input and output are the caller's).
+    const CACHE_BYTES: usize = size_of::<Self::Cache>();
+
+    /// Inference: computes the output, keeps nothing.
+    fn forward(&self, x: &X) -> Self::Output;
+
+    /// Training forward pass: computes the output and fills `cache` with what
+    /// `backward` needs.
+    fn forward_train(&self, x: &X, cache: &mut Self::Cache) -> Self::Output;
+
+    /// Backward pass: adds `∂J/∂θ` into `grads` and returns `∂J/∂x`, given the
+    /// forward pass's input `x`, output `y`, cache, and `dy = ∂J/∂y`.
+    fn backward(
+        &self,
+        x: &X,
+        y: &Self::Output,
+        cache: &Self::Cache,
+        dy: &Self::Output,
+        grads: &mut Self,
+    ) -> X;
+
+    /// Like [`Layer::backward`] but without the input gradient, which the
+    /// first layer of a model does not need (its input is data). Layers
+    /// override it to skip that work.
+    fn backward_params(
+        &self,
+        x: &X,
+        y: &Self::Output,
+        cache: &Self::Cache,
+        dy: &Self::Output,
+        grads: &mut Self,
+    ) {
+        let _ = self.backward(x, y, cache, dy, grads);
+    }
+}

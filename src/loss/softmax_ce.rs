@@ -1,0 +1,86 @@
+//! Softmax cross-entropy on class indices.
+
+use super::Loss;
+use crate::error::Error;
+use crate::scalar::{Real, lit};
+use nalgebra::SMatrix;
+
+/// Softmax cross-entropy on class indices, averaged over the batch:
+/// `L = 1/B · Σ_j (logsumexp(y_j) − y_{t_j, j})`, with
+/// `∂L/∂y_j = (softmax(y_j) − onehot(t_j)) / B`.
+///
+/// The log-sum-exp subtracts each column's maximum first, so logits of ±1000
+/// give a finite loss and gradient. The target is one class index per
+/// column; an index `≥ N` is an [`Error::LabelOutOfRange`].
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// use stackprop::loss::{Loss, SoftmaxCrossEntropy};
+/// let y = SMatrix::<f64, 3, 1>::new(1000.0, -1000.0, 0.0);
+/// let mut dy = SMatrix::zeros();
+/// let l = SoftmaxCrossEntropy.loss_grad(&y, &[1], &mut dy).unwrap();
+/// assert_eq!(l, 2000.0);
+/// assert!(dy.iter().all(|d| d.is_finite()));
+/// assert!(SoftmaxCrossEntropy.loss(&y, &[3]).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SoftmaxCrossEntropy;
+
+impl SoftmaxCrossEntropy {
+    fn check<const N: usize, const B: usize>(t: &[usize; B]) -> Result<(), Error> {
+        match t.iter().position(|&c| c >= N) {
+            Some(j) => Err(Error::LabelOutOfRange { sample: j, label: t[j], classes: N }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `(max, logsumexp)` of one column.
+#[inline]
+fn column_lse<T: Real>(c: &[T]) -> (T, T) {
+    let mut m = c.first().copied().unwrap_or_else(T::zero);
+    for &v in c {
+        m = m.simd_max(v);
+    }
+    let mut s = T::zero();
+    for &v in c {
+        s += (v - m).simd_exp();
+    }
+    (m, m + s.simd_ln())
+}
+
+impl<T: Real, const N: usize, const B: usize> Loss<SMatrix<T, N, B>> for SoftmaxCrossEntropy {
+    type Target = [usize; B];
+    type Scalar = T;
+
+    fn loss(&self, y: &SMatrix<T, N, B>, t: &[usize; B]) -> Result<T, Error> {
+        Self::check::<N, B>(t)?;
+        let mut total = T::zero();
+        for (c, &k) in y.as_slice().chunks_exact(N.max(1)).zip(t) {
+            let (_, lse) = column_lse(c);
+            total += lse - c[k];
+        }
+        Ok(total / lit::<T>(B.max(1) as f64))
+    }
+
+    fn loss_grad(
+        &self,
+        y: &SMatrix<T, N, B>,
+        t: &[usize; B],
+        dy: &mut SMatrix<T, N, B>,
+    ) -> Result<T, Error> {
+        Self::check::<N, B>(t)?;
+        let inv_b = lit::<T>(1.0 / B.max(1) as f64);
+        let mut total = T::zero();
+        let cols = y.as_slice().chunks_exact(N.max(1));
+        for ((c, d), &k) in cols.zip(dy.as_mut_slice().chunks_exact_mut(N.max(1))).zip(t) {
+            let (_, lse) = column_lse(c);
+            total += lse - c[k];
+            for (dv, &v) in d.iter_mut().zip(c) {
+                *dv = (v - lse).simd_exp() * inv_b;
+            }
+            d[k] -= inv_b;
+        }
+        Ok(total * inv_b)
+    }
+}

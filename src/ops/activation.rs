@@ -1,0 +1,220 @@
+//! Elementwise activation functions and their derivatives.
+//!
+//! Every activation here has a derivative that can be written through its
+//! output `y = φ(z)`, so a layer keeps only `y` for backward:
+//!
+//! | activation | φ(z) | φ'(z) through y |
+//! |---|---|---|
+//! | [`Relu`] | max(z, 0) | 1 if y > 0 else 0 |
+//! | [`LeakyRelu`] | z if z > 0 else αz (α ≥ 0) | 1 if y > 0 else α |
+//! | [`Sigmoid`] | 1/(1+e⁻ᶻ) | y(1−y) |
+//! | [`Tanh`] | tanh z | 1−y² |
+//! | [`Identity`] | z | 1 |
+//!
+//! ```
+//! use nalgebra::SMatrix;
+//! use stackprop::ops::activation::{self, Sigmoid};
+//! let z = SMatrix::<f64, 1, 1>::new(0.0);
+//! let y = activation::forward(&Sigmoid, &z);
+//! let dz = activation::backward(&Sigmoid, &y, &SMatrix::<f64, 1, 1>::new(1.0));
+//! assert_eq!((y[0], dz[0]), (0.5, 0.25));
+//! ```
+
+use crate::scalar::{Real, SimdBool, lit, step};
+use nalgebra::SMatrix;
+
+/// An elementwise activation `φ` whose derivative is a function of its
+/// output.
+///
+/// ```
+/// use stackprop::ops::activation::{Activation, Tanh};
+/// let y = Tanh.apply(0.5f64);
+/// assert!((Tanh.derivative(y) - (1.0 - y * y)).abs() < 1e-15);
+/// ```
+pub trait Activation<T>: Copy {
+    /// `φ(z)`.
+    fn apply(&self, z: T) -> T;
+    /// `φ'(z)`, given `y = φ(z)`.
+    fn derivative(&self, y: T) -> T;
+}
+
+/// Applies `f` elementwise: `Y = φ(Z)`.
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// use stackprop::ops::activation::{forward, Relu};
+/// let y = forward(&Relu, &SMatrix::<f32, 1, 2>::new(-1.0, 2.0));
+/// assert_eq!(y, SMatrix::<f32, 1, 2>::new(0.0, 2.0));
+/// ```
+#[inline]
+pub fn forward<T: Real, A: Activation<T>, const R: usize, const C: usize>(
+    f: &A,
+    z: &SMatrix<T, R, C>,
+) -> SMatrix<T, R, C> {
+    z.map(|v| f.apply(v))
+}
+
+/// `∂J/∂Z = dY ⊙ φ'(Z)`, given the forward output `Y` as the cache.
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// use stackprop::ops::activation::{backward, Relu};
+/// let dz = backward(&Relu, &SMatrix::<f32, 1, 2>::new(0.0, 2.0), &SMatrix::repeat(3.0));
+/// assert_eq!(dz, SMatrix::<f32, 1, 2>::new(0.0, 3.0));
+/// ```
+#[inline]
+pub fn backward<T: Real, A: Activation<T>, const R: usize, const C: usize>(
+    f: &A,
+    y: &SMatrix<T, R, C>,
+    dy: &SMatrix<T, R, C>,
+) -> SMatrix<T, R, C> {
+    y.zip_map(dy, |y, d| f.derivative(y) * d)
+}
+
+/// Rectified linear unit, `max(z, 0)`. Zero-sized.
+///
+/// ```
+/// use stackprop::ops::activation::{Activation, Relu};
+/// assert_eq!(Relu.apply(-2.0f32), 0.0);
+/// assert_eq!(Relu.derivative(3.0f32), 1.0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Relu;
+
+impl<T: Real> Activation<T> for Relu {
+    #[inline(always)]
+    fn apply(&self, z: T) -> T {
+        z.simd_max(T::zero())
+    }
+    #[inline(always)]
+    fn derivative(&self, y: T) -> T {
+        step(y)
+    }
+}
+
+/// Leaky ReLU, `z` for `z > 0`, else `α·z`, with a slope `α ≥ 0`.
+///
+/// ```
+/// use stackprop::ops::activation::{Activation, LeakyRelu};
+/// let f = LeakyRelu::new(0.1f64).unwrap();
+/// assert_eq!(f.apply(-2.0), -0.2);
+/// assert_eq!(f.derivative(f.apply(-2.0)), 0.1);
+/// assert!(LeakyRelu::new(-1.0f64).is_none());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeakyRelu<T> {
+    alpha: T,
+}
+
+impl<T: Real> LeakyRelu<T> {
+    /// A leaky ReLU with slope `alpha` for negative inputs; `None` unless
+    /// every lane of `alpha` is finite and in `[0, 1]` (the derivative is
+    /// read off the output's sign, which needs `α ≥ 0`).
+    pub fn new(alpha: T) -> Option<Self> {
+        let ok = crate::scalar::is_finite(alpha)
+            && alpha.simd_ge(T::zero()).all()
+            && alpha.simd_le(T::one()).all();
+        ok.then_some(Self { alpha })
+    }
+    /// The slope for negative inputs.
+    ///
+    /// ```
+    /// use stackprop::ops::activation::LeakyRelu;
+    /// assert_eq!(LeakyRelu::<f32>::default().alpha(), 0.01);
+    /// ```
+    pub fn alpha(&self) -> T {
+        self.alpha
+    }
+}
+
+impl<T: Real> Default for LeakyRelu<T> {
+    /// Slope 0.01.
+    fn default() -> Self {
+        Self { alpha: lit(0.01) }
+    }
+}
+
+impl<T: Real> Activation<T> for LeakyRelu<T> {
+    #[inline(always)]
+    fn apply(&self, z: T) -> T {
+        z.select(z.simd_gt(T::zero()), z * self.alpha)
+    }
+    #[inline(always)]
+    fn derivative(&self, y: T) -> T {
+        T::one().select(y.simd_gt(T::zero()), self.alpha)
+    }
+}
+
+/// Logistic sigmoid `1/(1+e⁻ᶻ)`, computed without overflow for any `z`.
+/// Zero-sized.
+///
+/// ```
+/// use stackprop::ops::activation::{Activation, Sigmoid};
+/// assert_eq!(Sigmoid.apply(0.0f64), 0.5);
+/// assert_eq!(Sigmoid.apply(-1000.0f64), 0.0);
+/// assert_eq!(Sigmoid.apply(1000.0f64), 1.0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sigmoid;
+
+/// `σ(z)` without overflow: `e = exp(−|z|)`, `1/(1+e)` for `z ≥ 0`, else
+/// `e/(1+e)`.
+#[inline(always)]
+pub(crate) fn sigmoid<T: Real>(z: T) -> T {
+    let e = (-z.simd_abs()).simd_exp();
+    let s = T::one() / (T::one() + e);
+    s.select(z.simd_ge(T::zero()), e * s)
+}
+
+impl<T: Real> Activation<T> for Sigmoid {
+    #[inline(always)]
+    fn apply(&self, z: T) -> T {
+        sigmoid(z)
+    }
+    #[inline(always)]
+    fn derivative(&self, y: T) -> T {
+        y * (T::one() - y)
+    }
+}
+
+/// Hyperbolic tangent. Zero-sized.
+///
+/// ```
+/// use stackprop::ops::activation::{Activation, Tanh};
+/// assert_eq!(Tanh.apply(0.0f32), 0.0);
+/// assert_eq!(Tanh.derivative(0.0f32), 1.0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tanh;
+
+impl<T: Real> Activation<T> for Tanh {
+    #[inline(always)]
+    fn apply(&self, z: T) -> T {
+        z.simd_tanh()
+    }
+    #[inline(always)]
+    fn derivative(&self, y: T) -> T {
+        T::one() - y * y
+    }
+}
+
+/// The identity `φ(z) = z`. Zero-sized.
+///
+/// ```
+/// use stackprop::ops::activation::{Activation, Identity};
+/// assert_eq!(Identity.apply(-4.0f32), -4.0);
+/// assert_eq!(Identity.derivative(7.0f32), 1.0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Identity;
+
+impl<T: Real> Activation<T> for Identity {
+    #[inline(always)]
+    fn apply(&self, z: T) -> T {
+        z
+    }
+    #[inline(always)]
+    fn derivative(&self, _y: T) -> T {
+        T::one()
+    }
+}

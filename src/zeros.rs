@@ -1,0 +1,90 @@
+//! Values that have an all-zero state: tensors, caches, gradients and
+//! optimizer states.
+//!
+//! A model's gradient and an optimizer's state are values of the model's own
+//! type, created with [`Zeros::zeros`] and cleared in place with
+//! [`Zeros::set_zero`] before each step, so nothing is ever allocated.
+//!
+//! ```
+//! use nalgebra::SMatrix;
+//! use stackprop::Zeros;
+//! let mut m = SMatrix::<f32, 2, 3>::repeat(1.0);
+//! m.set_zero();
+//! assert_eq!(m, <SMatrix<f32, 2, 3> as Zeros>::zeros());
+//! ```
+
+use crate::scalar::Real;
+use nalgebra::SMatrix;
+
+/// A value with an all-zero state that can be created and restored in place.
+///
+/// ```
+/// use stackprop::Zeros;
+/// let mut t = (1.0f64, ((), 2.0f64));
+/// t.set_zero();
+/// assert_eq!(t, (0.0, ((), 0.0)));
+/// ```
+pub trait Zeros: Sized {
+    /// A new value in its all-zero state.
+    fn zeros() -> Self;
+    /// Resets `self` to its all-zero state without moving it.
+    fn set_zero(&mut self);
+}
+
+impl<T: Real, const R: usize, const C: usize> Zeros for SMatrix<T, R, C> {
+    #[inline]
+    fn zeros() -> Self {
+        SMatrix::from_element(T::zero())
+    }
+    #[inline]
+    fn set_zero(&mut self) {
+        self.fill(T::zero());
+    }
+}
+
+impl Zeros for () {
+    #[inline]
+    fn zeros() -> Self {}
+    #[inline]
+    fn set_zero(&mut self) {}
+}
+
+macro_rules! zeros_scalar {
+    ($($t:ty),*) => {$(
+        impl Zeros for $t {
+            #[inline]
+            fn zeros() -> Self { 0 as $t }
+            #[inline]
+            fn set_zero(&mut self) { *self = 0 as $t; }
+        }
+    )*};
+}
+zeros_scalar!(f32, f64, u32, u64, usize);
+
+macro_rules! zeros_tuple {
+    ($($name:ident $idx:tt),+) => {
+        impl<$($name: Zeros),+> Zeros for ($($name,)+) {
+            #[inline]
+            fn zeros() -> Self { ($($name::zeros(),)+) }
+            #[inline]
+            fn set_zero(&mut self) { $(self.$idx.set_zero();)+ }
+        }
+    };
+}
+zeros_tuple!(A 0);
+zeros_tuple!(A 0, B 1);
+zeros_tuple!(A 0, B 1, C 2);
+zeros_tuple!(A 0, B 1, C 2, D 3);
+
+impl<X: Zeros + Copy, const N: usize> Zeros for [X; N] {
+    #[inline]
+    fn zeros() -> Self {
+        [X::zeros(); N]
+    }
+    #[inline]
+    fn set_zero(&mut self) {
+        for x in self.iter_mut() {
+            x.set_zero();
+        }
+    }
+}
