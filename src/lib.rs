@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod arch;
 pub mod data;
 pub mod error;
 pub mod kernels;
