@@ -38,7 +38,7 @@ impl<T: Real, const R: usize, const C: usize> Zeros for SMatrix<T, R, C> {
     }
     #[inline]
     fn set_zero(&mut self) {
-        self.fill(T::zero());
+        self.as_mut_slice().fill(T::zero());
     }
 }
 

@@ -1,0 +1,63 @@
+//! The weight gradient `G += dY·Xᵀ`.
+
+use super::{Tile, for_tiles_of};
+use crate::scalar::Real;
+use nalgebra::SMatrix;
+
+/// `G += A·Bᵀ` for `A: M×N`, `B: K×N`, `G: M×K` (the weight gradient
+/// `dY·Xᵀ`, accumulated).
+///
+/// Each element adds its products `A[m,n]·B[k,n]` in the order of `n`,
+/// starting from its old value. Register-blocked: see the [module
+/// docs](crate::kernels).
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// let a = SMatrix::<f32, 2, 3>::from_fn(|i, j| (i + j) as f32);
+/// let b = SMatrix::<f32, 4, 3>::from_fn(|i, j| (i * j) as f32);
+/// let mut g = SMatrix::<f32, 2, 4>::repeat(1.0);
+/// stackprop::kernels::matmul_tr_acc(&mut g, &a, &b);
+/// assert_eq!(g, SMatrix::repeat(1.0) + a * b.transpose());
+/// ```
+#[inline]
+pub fn matmul_tr_acc<T: Real, const M: usize, const K: usize, const N: usize>(
+    g: &mut SMatrix<T, M, K>,
+    a: &SMatrix<T, M, N>,
+    b: &SMatrix<T, K, N>,
+) {
+    let mut op =
+        MatmulTrAcc::<T, M, K, N> { g: g.as_mut_slice(), a: a.as_slice(), b: b.as_slice() };
+    // Column blocks of G outer: the rows of B they need stay in cache while
+    // the tiles walk down G's (contiguous) columns.
+    for_tiles_of::<T, _, M, K>(&mut op, false);
+}
+
+struct MatmulTrAcc<'a, T, const M: usize, const K: usize, const N: usize> {
+    g: &'a mut [T],
+    a: &'a [T],
+    b: &'a [T],
+}
+
+impl<T: Real, const M: usize, const K: usize, const N: usize> Tile for MatmulTrAcc<'_, T, M, K, N> {
+    /// `G[r0.., c0..] += A[r0.., :]·B[c0.., :]ᵀ` for an `R × C` tile.
+    #[inline]
+    fn tile<const R: usize, const C: usize>(&mut self, r0: usize, c0: usize) {
+        assert!(r0 + R <= M && c0 + C <= K);
+        let mut acc = [[T::zero(); R]; C];
+        for (j, a) in acc.iter_mut().enumerate() {
+            a.copy_from_slice(&self.g[(c0 + j) * M + r0..(c0 + j) * M + r0 + R]);
+        }
+        for n in 0..N {
+            let an = &self.a[n * M + r0..n * M + r0 + R];
+            let bn = &self.b[n * K + c0..n * K + c0 + C];
+            for (a, &bv) in acc.iter_mut().zip(bn) {
+                for (a, &x) in a.iter_mut().zip(an) {
+                    *a += x * bv;
+                }
+            }
+        }
+        for (j, a) in acc.iter().enumerate() {
+            self.g[(c0 + j) * M + r0..(c0 + j) * M + r0 + R].copy_from_slice(a);
+        }
+    }
+}

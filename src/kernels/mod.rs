@@ -1,0 +1,249 @@
+//! Matrix products for static shapes, the inner loops of every layer.
+//!
+//! All matrices are nalgebra column-major `SMatrix`; one column is one
+//! sample. These are the three products of a dense layer:
+//!
+//! * [`affine`]: `Y = W·X + b·1ᵀ` (forward),
+//! * [`tr_matmul`]: `Wᵀ·dY` (input gradient),
+//! * [`matmul_tr_acc`]: `G += dY·Xᵀ` (weight gradient, accumulated),
+//!
+//! plus the general [`matmul`] and [`row_sums_acc`] (bias gradient).
+//! Nothing allocates and nothing is copied: no transposed matrix is ever
+//! formed, so a 784 × 256 layer needs no stack beyond its output.
+//!
+//! # How they are fast
+//!
+//! The products are register-blocked: [`affine`] and [`matmul_tr_acc`]
+//! compute a tile of up to two SIMD registers' worth of rows times four
+//! columns of the result in local accumulators, walking the shared dimension
+//! once per tile (an outer product per step: a contiguous slice of a column
+//! of `W` or `dY` times a scalar broadcast from `X`). [`tr_matmul`] is a
+//! block of dot products of columns (both contiguous), each summed into one
+//! partial sum per SIMD lane and reduced by a fixed tree at the end, a tile
+//! of 3 × 4 dot products at a time. The loops have trip counts that are
+//! compile-time constants once the shapes are known, so the compiler keeps
+//! the accumulators in registers and vectorizes the lane loops for whatever
+//! the user's `-C target-cpu` / `-C target-feature` enables (AVX2, AVX-512,
+//! SSE2, NEON; scalar code on Cortex-M, with smaller tiles). There is no
+//! run-time dispatch and no `unsafe`.
+//!
+//! # Rounding
+//!
+//! [`affine`] and [`matmul_tr_acc`] add the products for one output element
+//! in the order of the shared index, exactly like the textbook loop.
+//! [`tr_matmul`] sums `k ≡ l (mod L)` into lane `l` and then adds the lanes by
+//! a fixed tree, where `L` is fixed per target (8 with AVX, 4 with SSE2 or
+//! NEON, 16 with AVX-512, 1 on scalar targets) — the same for every scalar
+//! type, so a SIMD pack ([`crate::scalar`]) computes each lane bit-for-bit
+//! like the scalar type on its own. Products and sums are separate IEEE
+//! operations (no fused multiply-add: stable Rust cannot ask for a
+//! vectorizable one without `std`), so results do not depend on the target
+//! either, except through `L`.
+//!
+//! ```
+//! use nalgebra::{SMatrix, SVector};
+//! use stackprop::kernels;
+//! let w = SMatrix::<f32, 2, 3>::from_fn(|i, j| (i * 3 + j) as f32);
+//! let x = SMatrix::<f32, 3, 4>::from_fn(|i, j| (i + j) as f32);
+//! let b = SVector::<f32, 2>::new(1.0, -1.0);
+//! let y = kernels::affine(&w, &x, Some(&b));
+//! let mut expect = w * x;
+//! for mut c in expect.column_iter_mut() { c += b; }
+//! assert_eq!(y, expect);
+//! ```
+
+mod affine;
+mod matmul_tr_acc;
+mod tr_matmul;
+
+pub use affine::{affine, matmul};
+pub use matmul_tr_acc::matmul_tr_acc;
+pub use tr_matmul::tr_matmul;
+
+use crate::scalar::Real;
+use core::mem::size_of;
+use nalgebra::{SMatrix, SVector};
+
+/// Bytes of one SIMD register of the target the crate is compiled for
+/// (0: no SIMD unit, e.g. Cortex-M).
+const VEC_BYTES: usize = if cfg!(target_feature = "avx512f") {
+    64
+} else if cfg!(target_feature = "avx") {
+    32
+} else if cfg!(any(target_feature = "sse2", target_feature = "neon", target_feature = "simd128")) {
+    16
+} else {
+    0
+};
+
+/// Columns of an outer-product tile: 4 with SIMD, 2 on scalar targets
+/// (Cortex-M4F has 32 single-precision registers: 8 × 2 accumulators fit
+/// beside the operands).
+const COLS: usize = if VEC_BYTES == 0 { 2 } else { 4 };
+
+/// Rows of an outer-product tile of a 4-byte scalar: two SIMD registers, or
+/// 8 on scalar targets.
+const ROWS_4: usize = if VEC_BYTES == 0 { 8 } else { 2 * VEC_BYTES / 4 };
+/// Rows of an outer-product tile of an 8-byte scalar.
+const ROWS_8: usize = if VEC_BYTES == 0 { 4 } else { 2 * VEC_BYTES / 8 };
+/// Rows of an outer-product tile of a SIMD pack (16 bytes or more).
+const ROWS_PACK: usize = 2;
+
+/// Number of partial sums of a dot product in [`tr_matmul`] (per target,
+/// not per scalar type, so every scalar type sums in the same order).
+const DOT_LANES: usize = if VEC_BYTES == 0 { 1 } else { VEC_BYTES / 4 };
+
+/// One register-blocked tile of a product: `R` rows by `C` columns of the
+/// result at `(r0, c0)`.
+trait Tile {
+    fn tile<const R: usize, const C: usize>(&mut self, r0: usize, c0: usize);
+
+    /// All tiles of the block of `R` rows at `r0` (rows-outer order only);
+    /// a kernel may override it to prepare the block once for all its
+    /// tiles.
+    #[inline(always)]
+    fn row_block<const R: usize, const N: usize, const NC: usize>(&mut self, r0: usize)
+    where
+        Self: Sized,
+    {
+        cols::<Self, R, N, NC>(self, r0);
+    }
+}
+
+/// Runs `op` over the tiles of an `M × N` result: full `MR × NC` tiles, then
+/// the leftover rows and columns in power-of-two pieces (so every tile has
+/// constant dimensions and its accumulators fit in registers). Row blocks
+/// outer when `ROWS_OUTER`, else column blocks outer.
+#[inline(always)]
+fn for_tiles<Op: Tile, const M: usize, const N: usize, const MR: usize, const NC: usize>(
+    op: &mut Op,
+    rows_outer: bool,
+) {
+    if rows_outer {
+        let mut r0 = 0;
+        while r0 + MR <= M {
+            op.row_block::<MR, N, NC>(r0);
+            r0 += MR;
+        }
+        let rem = M - r0;
+        if MR > 16 && rem & 16 != 0 {
+            op.row_block::<16, N, NC>(r0);
+            r0 += 16;
+        }
+        if MR > 8 && rem & 8 != 0 {
+            op.row_block::<8, N, NC>(r0);
+            r0 += 8;
+        }
+        if MR > 4 && rem & 4 != 0 {
+            op.row_block::<4, N, NC>(r0);
+            r0 += 4;
+        }
+        if MR > 2 && rem & 2 != 0 {
+            op.row_block::<2, N, NC>(r0);
+            r0 += 2;
+        }
+        if MR > 1 && rem & 1 != 0 {
+            op.row_block::<1, N, NC>(r0);
+        }
+    } else {
+        let mut c0 = 0;
+        while c0 + NC <= N {
+            rows::<Op, M, MR, NC>(op, c0);
+            c0 += NC;
+        }
+        let rem = N - c0;
+        if NC > 2 && rem & 2 != 0 {
+            rows::<Op, M, MR, 2>(op, c0);
+            c0 += 2;
+        }
+        if NC > 1 && rem & 1 != 0 {
+            rows::<Op, M, MR, 1>(op, c0);
+        }
+    }
+}
+
+/// The tiles of one block of `R` rows at `r0`, across all `N` columns.
+#[inline(always)]
+fn cols<Op: Tile, const R: usize, const N: usize, const NC: usize>(op: &mut Op, r0: usize) {
+    let mut c0 = 0;
+    while c0 + NC <= N {
+        op.tile::<R, NC>(r0, c0);
+        c0 += NC;
+    }
+    let rem = N - c0;
+    if NC > 2 && rem & 2 != 0 {
+        op.tile::<R, 2>(r0, c0);
+        c0 += 2;
+    }
+    if NC > 1 && rem & 1 != 0 {
+        op.tile::<R, 1>(r0, c0);
+    }
+}
+
+/// The tiles of one block of `C` columns at `c0`, down all `M` rows.
+#[inline(always)]
+fn rows<Op: Tile, const M: usize, const MR: usize, const C: usize>(op: &mut Op, c0: usize) {
+    let mut r0 = 0;
+    while r0 + MR <= M {
+        op.tile::<MR, C>(r0, c0);
+        r0 += MR;
+    }
+    let rem = M - r0;
+    if MR > 16 && rem & 16 != 0 {
+        op.tile::<16, C>(r0, c0);
+        r0 += 16;
+    }
+    if MR > 8 && rem & 8 != 0 {
+        op.tile::<8, C>(r0, c0);
+        r0 += 8;
+    }
+    if MR > 4 && rem & 4 != 0 {
+        op.tile::<4, C>(r0, c0);
+        r0 += 4;
+    }
+    if MR > 2 && rem & 2 != 0 {
+        op.tile::<2, C>(r0, c0);
+        r0 += 2;
+    }
+    if MR > 1 && rem & 1 != 0 {
+        op.tile::<1, C>(r0, c0);
+    }
+}
+
+/// [`for_tiles`] with the row-block size chosen for `T`'s size.
+#[inline(always)]
+fn for_tiles_of<T, Op: Tile, const M: usize, const N: usize>(op: &mut Op, rows_outer: bool) {
+    match size_of::<T>() {
+        0..=4 => for_tiles::<Op, M, N, ROWS_4, COLS>(op, rows_outer),
+        5..=8 => for_tiles::<Op, M, N, ROWS_8, COLS>(op, rows_outer),
+        _ => for_tiles::<Op, M, N, ROWS_PACK, COLS>(op, rows_outer),
+    }
+}
+
+/// `v += A·1` (the row sums of `A: M×N`, the bias gradient), accumulated.
+///
+/// ```
+/// use nalgebra::{SMatrix, SVector};
+/// let a = SMatrix::<f32, 2, 3>::from_fn(|i, j| (i * 3 + j) as f32);
+/// let mut v = SVector::<f32, 2>::zeros();
+/// stackprop::kernels::row_sums_acc(&mut v, &a);
+/// assert_eq!(v, SVector::<f32, 2>::new(3.0, 12.0));
+/// ```
+#[inline]
+pub fn row_sums_acc<T: Real, const M: usize, const N: usize>(
+    v: &mut SVector<T, M>,
+    a: &SMatrix<T, M, N>,
+) {
+    for ac in a.as_slice().chunks_exact(M.max(1)) {
+        for (vm, &x) in v.iter_mut().zip(ac) {
+            *vm += x;
+        }
+    }
+}
+
+/// An all-zero matrix, built as one array (nalgebra's element-wise
+/// constructors and iterators are not vectorized).
+#[inline(always)]
+fn zeroed<T: Real, const R: usize, const C: usize>() -> SMatrix<T, R, C> {
+    SMatrix::from_data(nalgebra::ArrayStorage([[T::zero(); R]; C]))
+}

@@ -1,0 +1,93 @@
+//! The input gradient `Wᵀ·dY`, as blocks of dot products of columns.
+
+use super::{DOT_LANES, Tile, VEC_BYTES, for_tiles};
+use crate::scalar::Real;
+use core::mem::size_of;
+use nalgebra::SMatrix;
+
+/// Partial sums of one dot product.
+const L: usize = DOT_LANES;
+
+/// `Aᵀ·B` for `A: K×M`, `B: K×N` (the input gradient `Wᵀ·dY`).
+///
+/// Element `(m, n)` is the dot product of column `m` of `A` with column `n`
+/// of `B` (both contiguous): product `k` is added into partial sum
+/// `k mod L` in the order of `k`, and the `L` partial sums are added by a
+/// fixed tree (`L` per target, see the [module docs](crate::kernels)). No
+/// transposed copy of `A` is made.
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// let a = SMatrix::<f64, 2, 3>::from_fn(|i, j| (i + 2 * j) as f64);
+/// let b = SMatrix::<f64, 2, 2>::from_fn(|i, j| (i * j) as f64 + 1.0);
+/// assert_eq!(stackprop::kernels::tr_matmul(&a, &b), a.transpose() * b);
+/// ```
+#[inline]
+pub fn tr_matmul<T: Real, const K: usize, const M: usize, const N: usize>(
+    a: &SMatrix<T, K, M>,
+    b: &SMatrix<T, K, N>,
+) -> SMatrix<T, M, N> {
+    let mut z = super::zeroed::<T, M, N>();
+    let mut op = Dots::<T, K, M> { z: z.as_mut_slice(), a: a.as_slice(), b: b.as_slice() };
+    // SIMD registers the partial sums of one dot product take: a tile of
+    // 3 × 4 dot products when that is one (f32), fewer otherwise.
+    let regs = (size_of::<T>() * L).div_ceil(VEC_BYTES.max(size_of::<T>()).max(1));
+    match regs {
+        0 | 1 => for_tiles::<_, M, N, 3, 4>(&mut op, false),
+        2 => for_tiles::<_, M, N, 2, 2>(&mut op, false),
+        _ => for_tiles::<_, M, N, 1, 1>(&mut op, false),
+    }
+    z
+}
+
+struct Dots<'a, T, const K: usize, const M: usize> {
+    z: &'a mut [T],
+    a: &'a [T],
+    b: &'a [T],
+}
+
+impl<T: Real, const K: usize, const M: usize> Tile for Dots<'_, T, K, M> {
+    /// `Z[m0..m0+R, n0..n0+C]`: `R × C` dot products of length `K`.
+    #[inline]
+    fn tile<const R: usize, const C: usize>(&mut self, m0: usize, n0: usize) {
+        let a = &self.a[m0 * K..(m0 + R) * K];
+        let b = &self.b[n0 * K..(n0 + C) * K];
+        let mut acc = [[[T::zero(); L]; C]; R];
+        for c in 0..K / L {
+            let av: [[T; L]; R] = core::array::from_fn(|i| load(a, i * K + c * L));
+            let bv: [[T; L]; C] = core::array::from_fn(|j| load(b, j * K + c * L));
+            for i in 0..R {
+                for j in 0..C {
+                    for l in 0..L {
+                        acc[i][j][l] += av[i][l] * bv[j][l];
+                    }
+                }
+            }
+        }
+        for k in K / L * L..K {
+            for i in 0..R {
+                for j in 0..C {
+                    acc[i][j][k % L] += a[i * K + k] * b[j * K + k];
+                }
+            }
+        }
+        for (i, acc_i) in acc.iter_mut().enumerate() {
+            for (j, p) in acc_i.iter_mut().enumerate() {
+                let mut h = L / 2;
+                while h > 0 {
+                    for l in 0..h {
+                        p[l] = p[l] + p[l + h];
+                    }
+                    h /= 2;
+                }
+                self.z[(n0 + j) * M + m0 + i] = p[0];
+            }
+        }
+    }
+}
+
+/// `L` consecutive values of `s` from `at`.
+#[inline(always)]
+fn load<T: Copy>(s: &[T], at: usize) -> [T; L] {
+    *s[at..at + L].first_chunk::<L>().expect("L values")
+}

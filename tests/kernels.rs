@@ -1,0 +1,176 @@
+//! The kernels equal a straightforward reference product for many static
+//! shapes: 1, odd sizes, sizes that are not multiples of the SIMD width or of
+//! the tile sizes, and inner dimensions above the packing block (128).
+//!
+//! Two properties per kernel and shape:
+//! * on small integers (every product and partial sum is exact in `f32`)
+//!   the result equals the reference **exactly**, whatever the summation
+//!   order — this pins down indexing, tiling and edge handling;
+//! * on random reals in `[-1, 1)` it is within rounding of the reference
+//!   computed in `f64`: `|got − ref| ≤ ε·(Σ|aᵢbᵢ| + |start|)` with
+//!   `ε = 1e-5` for `f32` (a sum of up to 257 terms rounds by at most
+//!   ~257·2⁻²⁴ ≈ 1.5e-5 relative to `Σ|aᵢbᵢ|` in the worst case, far less in
+//!   practice) and `ε = 1e-13` for `f64`.
+
+use nalgebra::{SMatrix, SVector};
+use proptest::prelude::*;
+use stackprop::kernels;
+
+/// Reference `Σ_k f(k)` and `Σ_k |f(k)|` in f64.
+fn dot(n: usize, f: impl Fn(usize) -> f64) -> (f64, f64) {
+    (0..n).fold((0.0, 0.0), |(s, a), k| (s + f(k), a + f(k).abs()))
+}
+
+fn close(got: f64, want: f64, scale: f64, eps: f64) -> bool {
+    (got - want).abs() <= eps * scale + 1e-30
+}
+
+/// Values from a strategy of small integers or reals, as `f64`.
+fn values(n: usize, ints: bool) -> BoxedStrategy<Vec<f64>> {
+    if ints {
+        prop::collection::vec((-8i32..8).prop_map(f64::from), n).boxed()
+    } else {
+        prop::collection::vec(-1.0f64..1.0, n).boxed()
+    }
+}
+
+macro_rules! shape_tests {
+    ($($name:ident: $o:literal, $i:literal, $b:literal;)*) => {$(
+        mod $name {
+            use super::*;
+            const O: usize = $o;
+            const I: usize = $i;
+            const B: usize = $b;
+
+            /// `affine`, `tr_matmul` and `matmul_tr_acc` of one layer's
+            /// shapes against the reference, in `T`.
+            fn check<T>(w: &[f64], x: &[f64], bias: &[f64], dy: &[f64], g0: &[f64], eps: f64, exact: bool)
+            where
+                T: stackprop::Real + Into<f64> + nalgebra::Scalar,
+                f64: simba::scalar::SubsetOf<T>,
+            {
+                let cast = |v: f64| nalgebra::convert::<f64, T>(v);
+                let wm = SMatrix::<T, O, I>::from_fn(|o, i| cast(w[o * I + i]));
+                let xm = SMatrix::<T, I, B>::from_fn(|i, j| cast(x[i * B + j]));
+                let bv = SVector::<T, O>::from_fn(|o, _| cast(bias[o]));
+                let dym = SMatrix::<T, O, B>::from_fn(|o, j| cast(dy[o * B + j]));
+                let g0m = SMatrix::<T, O, I>::from_fn(|o, i| cast(g0[o * I + i]));
+                let f = |v: T| -> f64 { v.into() };
+                let ok = |got: T, want: f64, scale: f64| {
+                    if exact { f(got) == want } else { close(f(got), want, scale, eps) }
+                };
+
+                let y = kernels::affine(&wm, &xm, Some(&bv));
+                let y0 = kernels::affine(&wm, &xm, None);
+                for o in 0..O {
+                    for j in 0..B {
+                        let (s, a) = dot(I, |i| f(wm[(o, i)]) * f(xm[(i, j)]));
+                        let b = f(bv[o]);
+                        assert!(ok(y[(o, j)], s + b, a + b.abs()), "affine ({o},{j}): {} vs {}", f(y[(o, j)]), s + b);
+                        assert!(ok(y0[(o, j)], s, a), "affine no bias ({o},{j})");
+                    }
+                }
+
+                let dx = kernels::tr_matmul(&wm, &dym);
+                for i in 0..I {
+                    for j in 0..B {
+                        let (s, a) = dot(O, |o| f(wm[(o, i)]) * f(dym[(o, j)]));
+                        assert!(ok(dx[(i, j)], s, a), "tr_matmul ({i},{j}): {} vs {s}", f(dx[(i, j)]));
+                    }
+                }
+
+                let mut g = g0m;
+                kernels::matmul_tr_acc(&mut g, &dym, &xm);
+                for o in 0..O {
+                    for i in 0..I {
+                        let (s, a) = dot(B, |j| f(dym[(o, j)]) * f(xm[(i, j)]));
+                        let g0 = f(g0m[(o, i)]);
+                        assert!(ok(g[(o, i)], g0 + s, a + g0.abs()), "matmul_tr_acc ({o},{i})");
+                    }
+                }
+            }
+
+            fn inputs(ints: bool) -> impl Strategy<Value = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)> {
+                (values(O * I, ints), values(I * B, ints), values(O, ints), values(O * B, ints), values(O * I, ints))
+            }
+
+            proptest! {
+                #![proptest_config(ProptestConfig::with_cases(16))]
+                #[test]
+                fn exact_on_integers_f32((w, x, b, dy, g0) in inputs(true)) {
+                    check::<f32>(&w, &x, &b, &dy, &g0, 0.0, true);
+                }
+                #[test]
+                fn exact_on_integers_f64((w, x, b, dy, g0) in inputs(true)) {
+                    check::<f64>(&w, &x, &b, &dy, &g0, 0.0, true);
+                }
+                #[test]
+                fn within_rounding_f32((w, x, b, dy, g0) in inputs(false)) {
+                    check::<f32>(&w, &x, &b, &dy, &g0, 1e-5, false);
+                }
+                #[test]
+                fn within_rounding_f64((w, x, b, dy, g0) in inputs(false)) {
+                    check::<f64>(&w, &x, &b, &dy, &g0, 1e-13, false);
+                }
+            }
+        }
+    )*};
+}
+
+// out, in, batch
+shape_tests! {
+    s1x1x1: 1, 1, 1;
+    s1x5x3: 1, 5, 3;
+    s3x1x2: 3, 1, 2;
+    s3x16x1: 3, 16, 1;
+    s16x4x1: 16, 4, 1;
+    s7x9x5: 7, 9, 5;
+    s8x8x4: 8, 8, 4;
+    s10x64x16: 10, 64, 16;
+    s17x33x6: 17, 33, 6;
+    s31x7x3: 31, 7, 3;
+    s33x31x9: 33, 31, 9;
+    s64x64x16: 64, 64, 16;
+    s5x130x7: 5, 130, 7;
+    s40x257x9: 40, 257, 9;
+    s2x300x1: 2, 300, 1;
+}
+
+/// The W2 layer (`784 → 256`, 800 KB of weights; the packed path of
+/// `affine`) matches the reference on integer data. Run on a 64 MiB thread
+/// because building the boxed operands in a debug build goes through the
+/// stack.
+#[test]
+fn big_layer_matches_reference() {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(big_layer)
+        .expect("spawn")
+        .join()
+        .expect("big layer");
+}
+
+fn big_layer() {
+    let w: Box<SMatrix<f32, 256, 784>> =
+        Box::new(SMatrix::from_fn(|o, i| ((o * 7 + i * 3) % 5) as f32 - 2.0));
+    let x = Box::new(SMatrix::<f32, 784, 4>::from_fn(|i, j| ((i + 2 * j) % 3) as f32 - 1.0));
+    let dy = Box::new(SMatrix::<f32, 256, 4>::from_fn(|o, j| ((o + j) % 4) as f32 - 1.5));
+    let y = kernels::affine(&*w, &*x, None);
+    let dx = kernels::tr_matmul(&*w, &*dy);
+    let mut g: Box<SMatrix<f32, 256, 784>> = Box::new(SMatrix::zeros());
+    kernels::matmul_tr_acc(&mut *g, &*dy, &*x);
+    for j in 0..4 {
+        for o in (0..256).step_by(37) {
+            let s: f32 = (0..784).map(|i| w[(o, i)] * x[(i, j)]).sum();
+            assert_eq!(y[(o, j)], s);
+        }
+        for i in (0..784).step_by(101) {
+            let s: f32 = (0..256).map(|o| w[(o, i)] * dy[(o, j)]).sum();
+            assert_eq!(dx[(i, j)], s);
+        }
+    }
+    for (o, i) in [(0, 0), (255, 783), (100, 400)] {
+        let s: f32 = (0..4).map(|j| dy[(o, j)] * x[(i, j)]).sum();
+        assert_eq!(g[(o, i)], s);
+    }
+}
