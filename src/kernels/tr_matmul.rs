@@ -76,7 +76,7 @@ impl<T: Real, const K: usize, const M: usize> Tile for Dots<'_, T, K, M> {
                 let mut h = L / 2;
                 while h > 0 {
                     for l in 0..h {
-                        p[l] = p[l] + p[l + h];
+                        p[l] += p[l + h];
                     }
                     h /= 2;
                 }
