@@ -244,3 +244,60 @@ impl<'o, const B: usize> Batches<'o, B> {
         Some(s)
     }
 }
+
+/// Shuffles samples and their targets together, in place: one seeded
+/// permutation (Fisher–Yates, the same as [`Rng::shuffle`] draws for `xs`
+/// alone) applied to both slices, so each sample keeps its target.
+///
+/// Use it once before [`Dataset::split`] for a fixed, shuffled train/test
+/// split of data stored in class order. Errors, changing nothing, if the
+/// slices differ in length.
+///
+/// ```
+/// use stackprop::data::{shuffle_together, Dataset};
+/// use stackprop::rng::Rng;
+/// let mut xs = [[0.0f32], [1.0], [2.0], [3.0]];
+/// let mut ys = [0usize, 1, 2, 3];
+/// shuffle_together(&mut xs, &mut ys, &mut Rng::new(5)).unwrap();
+/// assert!(xs.iter().zip(&ys).all(|(x, &y)| x[0] == y as f32));
+/// let data = Dataset::new(&xs, &ys[..]).unwrap();
+/// let (train, test) = data.split(3).unwrap();
+/// assert_eq!((train.len(), test.len()), (3, 1));
+/// ```
+pub fn shuffle_together<A, B>(xs: &mut [A], ys: &mut [B], rng: &mut Rng) -> Result<(), Error> {
+    if xs.len() != ys.len() {
+        return Err(Error::InvalidDataset { what: "samples and targets differ in number" });
+    }
+    for i in (1..xs.len()).rev() {
+        let j = rng.below(i + 1);
+        xs.swap(i, j);
+        ys.swap(i, j);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod shuffle_together_tests {
+    use super::*;
+
+    #[test]
+    fn same_permutation_as_rng_shuffle_and_pairs_kept() {
+        let mut xs: [u32; 50] = core::array::from_fn(|i| i as u32);
+        let mut ys: [usize; 50] = core::array::from_fn(|i| 1000 + i);
+        let mut alone = xs;
+        Rng::new(42).shuffle(&mut alone);
+        shuffle_together(&mut xs, &mut ys, &mut Rng::new(42)).unwrap();
+        assert_eq!(xs, alone);
+        assert_ne!(xs, core::array::from_fn(|i| i as u32)); // it did shuffle
+        assert!(xs.iter().zip(&ys).all(|(&x, &y)| y == 1000 + x as usize));
+    }
+
+    #[test]
+    fn length_mismatch_changes_nothing() {
+        let mut xs = [1, 2, 3];
+        let mut ys = [1, 2];
+        let mut rng = Rng::new(1);
+        assert!(shuffle_together(&mut xs, &mut ys, &mut rng).is_err());
+        assert_eq!((xs, ys, rng), ([1, 2, 3], [1, 2], Rng::new(1)));
+    }
+}

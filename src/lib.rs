@@ -38,6 +38,7 @@ pub mod kernels;
 pub mod layer;
 pub mod layers;
 pub mod loss;
+pub mod metrics;
 pub mod ops;
 pub mod optim;
 pub mod params;
