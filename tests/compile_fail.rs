@@ -1,0 +1,13 @@
+//! Programs that must not compile, with the compiler's message pinned:
+//! every `tests/ui/*.rs` fails to build with exactly the diagnostics in its
+//! `.stderr` file (trybuild; regenerate with `TRYBUILD=overwrite cargo test
+//! --test compile_fail` and review the diff).
+//!
+//! * `shape_mismatch.rs`: a layer with 8 outputs composed into a layer with
+//!   9 inputs — the error names both the layer and the input it cannot take.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/*.rs");
+}
