@@ -39,6 +39,24 @@ impl<T: Real, const I: usize, const O: usize> Linear<T, I, O> {
     /// ```
     pub const PARAMS: usize = O * I + O;
 
+    /// From the columns of the weight and the bias, in a `const` context:
+    /// `w[i]` holds the `O` weights of input `i` (the column-major storage
+    /// order of [`Linear::weight`]). A model built this way can be a `static`
+    /// whose weights stay in flash; [`crate::export`] writes such source.
+    ///
+    /// ```
+    /// use stackprop::Linear;
+    /// static L: Linear<f32, 2, 3> =
+    ///     Linear::from_columns([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [0.5, 0.0, -0.5]);
+    /// assert_eq!((L.weight[(2, 1)], L.bias[2]), (6.0, -0.5));
+    /// ```
+    pub const fn from_columns(w: [[T; O]; I], b: [T; O]) -> Self {
+        Self {
+            weight: SMatrix::from_array_storage(nalgebra::ArrayStorage(w)),
+            bias: SVector::from_array_storage(nalgebra::ArrayStorage([b])),
+        }
+    }
+
     /// All weights and biases zero.
     pub fn zeros() -> Self {
         Self { weight: Zeros::zeros(), bias: Zeros::zeros() }

@@ -35,6 +35,20 @@ impl<T: Real, const I: usize, const O: usize> LinearNoBias<T, I, O> {
     /// ```
     pub const PARAMS: usize = O * I;
 
+    /// From the columns of the weight, in a `const` context: `w[i]` holds
+    /// the `O` weights of input `i` (the column-major storage order of
+    /// [`LinearNoBias::weight`]). A model built this way can be a `static`
+    /// whose weights stay in flash; [`crate::export`] writes such source.
+    ///
+    /// ```
+    /// use stackprop::LinearNoBias;
+    /// static L: LinearNoBias<f64, 2, 1> = LinearNoBias::from_columns([[1.5], [-2.0]]);
+    /// assert_eq!(L.weight[(0, 1)], -2.0);
+    /// ```
+    pub const fn from_columns(w: [[T; O]; I]) -> Self {
+        Self { weight: SMatrix::from_array_storage(nalgebra::ArrayStorage(w)) }
+    }
+
     /// All weights zero.
     pub fn zeros() -> Self {
         Self { weight: Zeros::zeros() }
