@@ -39,6 +39,7 @@ pub mod kernels;
 pub mod layer;
 pub mod layers;
 pub mod loss;
+pub mod memory;
 pub mod metrics;
 pub mod ops;
 pub mod optim;

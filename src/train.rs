@@ -27,7 +27,7 @@ use crate::optim::Optimizer;
 use crate::params::{self, Params};
 use crate::rng::Rng;
 use crate::scalar::{Real, SimdBool, is_finite, lit};
-use crate::zeros::Zeros;
+use crate::zeros::{ConstZeros, Zeros};
 use nalgebra::SMatrix;
 
 /// Everything a training step needs besides the model and the data.
@@ -67,6 +67,37 @@ where
             grads: M::zeros(),
             cache: Zeros::zeros(),
             dy: Zeros::zeros(),
+            l2: None,
+        }
+    }
+
+    /// A trainer with zeroed gradient, cache and optimizer state, built by a
+    /// `const fn`: it can initialize a `static` (a model's whole training
+    /// memory in RAM on firmware, no stack involved) or be built directly on
+    /// the heap with [`crate::boxed!`]. See [`crate::memory`].
+    ///
+    /// ```
+    /// use nalgebra::SMatrix;
+    /// use stackprop::prelude::*;
+    /// type Net = Seq![Linear<f32, 2, 4>, Relu, Linear<f32, 4, 1>];
+    /// type Tr = Trainer<f32, Net, SMatrix<f32, 2, 8>, Sgd<f32>>;
+    /// static TRAINER: std::sync::Mutex<Tr> =
+    ///     std::sync::Mutex::new(Trainer::zeroed(Sgd { lr: 0.1, wd: 0.0, decay_biases: false }));
+    /// assert_eq!(TRAINER.lock().unwrap().optimizer.lr, 0.1);
+    /// ```
+    pub const fn zeroed(optimizer: O) -> Self
+    where
+        M: ConstZeros,
+        M::Cache: ConstZeros,
+        M::Output: ConstZeros,
+        O::State: ConstZeros,
+    {
+        Self {
+            optimizer,
+            state: ConstZeros::ZEROS,
+            grads: ConstZeros::ZEROS,
+            cache: ConstZeros::ZEROS,
+            dy: ConstZeros::ZEROS,
             l2: None,
         }
     }

@@ -14,7 +14,7 @@
 //! ```
 
 use crate::scalar::Real;
-use nalgebra::SMatrix;
+use nalgebra::{ArrayStorage, SMatrix};
 
 /// A value with an all-zero state that can be created and restored in place.
 ///
@@ -87,4 +87,56 @@ impl<X: Zeros + Copy, const N: usize> Zeros for [X; N] {
             x.set_zero();
         }
     }
+}
+
+/// A type whose all-zero value is a constant, [`ConstZeros::ZEROS`] (equal
+/// to [`Zeros::zeros`]).
+///
+/// A constant can initialize a `static` (on firmware: a model, its gradient
+/// and optimizer state in RAM without touching the stack) and be built
+/// directly on the heap with [`boxed!`](crate::boxed!). See
+/// [`crate::memory`].
+///
+/// ```
+/// use stackprop::{zeros::ConstZeros, Linear, Relu, Seq, Zeros};
+/// type Net = Seq![Linear<f32, 2, 3>, Relu, Linear<f32, 3, 1>];
+/// static NET: Net = Net::ZEROS;
+/// assert_eq!(NET, Net::zeros());
+/// ```
+pub trait ConstZeros: Sized {
+    /// The all-zero value.
+    const ZEROS: Self;
+}
+
+impl<T: ConstZeros + Copy, const R: usize, const C: usize> ConstZeros for SMatrix<T, R, C> {
+    const ZEROS: Self = SMatrix::from_array_storage(ArrayStorage([[T::ZEROS; R]; C]));
+}
+
+impl ConstZeros for () {
+    const ZEROS: Self = ();
+}
+
+macro_rules! const_zeros_scalar {
+    ($($t:ty),*) => {$(
+        impl ConstZeros for $t {
+            const ZEROS: Self = 0 as $t;
+        }
+    )*};
+}
+const_zeros_scalar!(f32, f64, u32, u64, usize);
+
+macro_rules! const_zeros_tuple {
+    ($($name:ident),+) => {
+        impl<$($name: ConstZeros),+> ConstZeros for ($($name,)+) {
+            const ZEROS: Self = ($($name::ZEROS,)+);
+        }
+    };
+}
+const_zeros_tuple!(A);
+const_zeros_tuple!(A, B);
+const_zeros_tuple!(A, B, C);
+const_zeros_tuple!(A, B, C, D);
+
+impl<X: ConstZeros, const N: usize> ConstZeros for [X; N] {
+    const ZEROS: Self = [X::ZEROS; N];
 }

@@ -1,6 +1,6 @@
 //! The forward product `Y = W·X + b·1ᵀ` (and the plain `A·B`).
 
-use super::{COLS, Tile, VEC_BYTES, cols, for_tiles_of};
+use super::{COLS, Tile, VEC_BYTES, cols, column, for_tiles_of};
 use crate::scalar::Real;
 use nalgebra::{SMatrix, SVector};
 
@@ -97,7 +97,7 @@ impl<T: Real, const O: usize, const I: usize> Tile for Affine<'_, T, O, I> {
     }
 
     /// `Y[r0.., c0..] = b + W[r0.., :]·X[:, c0..]` for an `R × C` tile.
-    #[inline]
+    #[inline(always)]
     fn tile<const R: usize, const C: usize>(&mut self, r0: usize, c0: usize) {
         assert!(r0 + R <= O);
         let mut acc = [[T::zero(); R]; C];
@@ -105,9 +105,9 @@ impl<T: Real, const O: usize, const I: usize> Tile for Affine<'_, T, O, I> {
             let b: &[T; R] = b[r0..r0 + R].try_into().expect("R rows");
             acc = [*b; C];
         }
-        let xc: [&[T]; C] = core::array::from_fn(|j| &self.x[(c0 + j) * I..(c0 + j) * I + I]);
-        for k in 0..I {
-            let wk = &self.w[k * O + r0..k * O + r0 + R];
+        let xc: [&[T; I]; C] = core::array::from_fn(|j| column(self.x, c0 + j));
+        for (k, wk) in (0..I).zip(self.w.chunks_exact(O)) {
+            let wk = &wk[r0..r0 + R];
             for (a, xj) in acc.iter_mut().zip(&xc) {
                 let xv = xj[k];
                 for (a, &w) in a.iter_mut().zip(wk) {
@@ -124,7 +124,7 @@ impl<T: Real, const O: usize, const I: usize> Tile for Affine<'_, T, O, I> {
 impl<T: Real, const O: usize, const I: usize> Affine<'_, T, O, I> {
     /// Like [`Tile::tile`] for the columns `k0..k0 + w.len()` of `W`, packed
     /// in `w`: starts from the bias when `k0 = 0`, else from `Y`.
-    #[inline]
+    #[inline(always)]
     fn packed<const R: usize, const C: usize>(
         &mut self,
         w: &[[T; R]],

@@ -25,10 +25,34 @@ pub fn matmul_tr_acc<T: Real, const M: usize, const K: usize, const N: usize>(
     a: &SMatrix<T, M, N>,
     b: &SMatrix<T, K, N>,
 ) {
-    let mut op =
-        MatmulTrAcc::<T, M, K, N> { g: g.as_mut_slice(), a: a.as_slice(), b: b.as_slice() };
+    if N == 1 && M > 0 {
+        // One sample: G += a·bᵀ, a rank-one update. Blocks of 8 rows of `a`
+        // stay in registers while G streams through once (a tile would load
+        // and store G around a single multiply-add per element). Same order
+        // of additions as the tiles.
+        let (a, b) = (a.as_slice(), b.as_slice());
+        let full = M / 8 * 8;
+        for r0 in (0..full).step_by(8) {
+            let ar: [T; 8] = *a[r0..r0 + 8].first_chunk().expect("8 rows");
+            for (gc, &bk) in g.as_mut_slice().chunks_exact_mut(M).zip(b) {
+                for (g, &a) in gc[r0..r0 + 8].iter_mut().zip(&ar) {
+                    *g += a * bk;
+                }
+            }
+        }
+        if full < M {
+            for (gc, &bk) in g.as_mut_slice().chunks_exact_mut(M).zip(b) {
+                for (g, &a) in gc[full..].iter_mut().zip(&a[full..]) {
+                    *g += a * bk;
+                }
+            }
+        }
+        return;
+    }
     // Column blocks of G outer: the rows of B they need stay in cache while
     // the tiles walk down G's (contiguous) columns.
+    let mut op =
+        MatmulTrAcc::<T, M, K, N> { g: g.as_mut_slice(), a: a.as_slice(), b: b.as_slice() };
     for_tiles_of::<T, _, M, K>(&mut op, false);
 }
 
@@ -40,16 +64,16 @@ struct MatmulTrAcc<'a, T, const M: usize, const K: usize, const N: usize> {
 
 impl<T: Real, const M: usize, const K: usize, const N: usize> Tile for MatmulTrAcc<'_, T, M, K, N> {
     /// `G[r0.., c0..] += A[r0.., :]·B[c0.., :]ᵀ` for an `R × C` tile.
-    #[inline]
+    #[inline(always)]
     fn tile<const R: usize, const C: usize>(&mut self, r0: usize, c0: usize) {
         assert!(r0 + R <= M && c0 + C <= K);
         let mut acc = [[T::zero(); R]; C];
         for (j, a) in acc.iter_mut().enumerate() {
             a.copy_from_slice(&self.g[(c0 + j) * M + r0..(c0 + j) * M + r0 + R]);
         }
-        for n in 0..N {
-            let an = &self.a[n * M + r0..n * M + r0 + R];
-            let bn = &self.b[n * K + c0..n * K + c0 + C];
+        let cols = self.a.chunks_exact(M).zip(self.b.chunks_exact(K));
+        for (_, (an, bn)) in (0..N).zip(cols) {
+            let (an, bn) = (&an[r0..r0 + R], &bn[c0..c0 + C]);
             for (a, &bv) in acc.iter_mut().zip(bn) {
                 for (a, &x) in a.iter_mut().zip(an) {
                     *a += x * bv;

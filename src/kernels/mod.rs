@@ -79,11 +79,11 @@ const VEC_BYTES: usize = if cfg!(target_feature = "avx512f") {
 /// Columns of an outer-product tile: 4 with SIMD, 2 on scalar targets
 /// (Cortex-M4F has 32 single-precision registers: 8 × 2 accumulators fit
 /// beside the operands).
-const COLS: usize = if VEC_BYTES == 0 { 2 } else { 4 };
+const COLS: usize = if VEC_BYTES == 0 { 1 } else { 4 };
 
 /// Rows of an outer-product tile of a 4-byte scalar: two SIMD registers, or
 /// 8 on scalar targets.
-const ROWS_4: usize = if VEC_BYTES == 0 { 8 } else { 2 * VEC_BYTES / 4 };
+const ROWS_4: usize = if VEC_BYTES == 0 { 16 } else { 2 * VEC_BYTES / 4 };
 /// Rows of an outer-product tile of an 8-byte scalar.
 const ROWS_8: usize = if VEC_BYTES == 0 { 4 } else { 2 * VEC_BYTES / 8 };
 /// Rows of an outer-product tile of a SIMD pack (16 bytes or more).
@@ -246,4 +246,10 @@ pub fn row_sums_acc<T: Real, const M: usize, const N: usize>(
 #[inline(always)]
 fn zeroed<T: Real, const R: usize, const C: usize>() -> SMatrix<T, R, C> {
     SMatrix::from_data(nalgebra::ArrayStorage([[T::zero(); R]; C]))
+}
+
+/// Column `j` of a column-major matrix of `R`-element columns.
+#[inline(always)]
+fn column<T, const R: usize>(m: &[T], j: usize) -> &[T; R] {
+    m[j * R..j * R + R].try_into().expect("R elements")
 }

@@ -1,6 +1,6 @@
 //! The input gradient `Wᵀ·dY`, as blocks of dot products of columns.
 
-use super::{DOT_LANES, Tile, VEC_BYTES, for_tiles};
+use super::{DOT_LANES, Tile, VEC_BYTES, column, for_tiles};
 use crate::scalar::Real;
 use core::mem::size_of;
 use nalgebra::SMatrix;
@@ -48,14 +48,14 @@ struct Dots<'a, T, const K: usize, const M: usize> {
 
 impl<T: Real, const K: usize, const M: usize> Tile for Dots<'_, T, K, M> {
     /// `Z[m0..m0+R, n0..n0+C]`: `R × C` dot products of length `K`.
-    #[inline]
+    #[inline(always)]
     fn tile<const R: usize, const C: usize>(&mut self, m0: usize, n0: usize) {
-        let a = &self.a[m0 * K..(m0 + R) * K];
-        let b = &self.b[n0 * K..(n0 + C) * K];
+        let a: [&[T; K]; R] = core::array::from_fn(|i| column(self.a, m0 + i));
+        let b: [&[T; K]; C] = core::array::from_fn(|j| column(self.b, n0 + j));
         let mut acc = [[[T::zero(); L]; C]; R];
         for c in 0..K / L {
-            let av: [[T; L]; R] = core::array::from_fn(|i| load(a, i * K + c * L));
-            let bv: [[T; L]; C] = core::array::from_fn(|j| load(b, j * K + c * L));
+            let av: [[T; L]; R] = core::array::from_fn(|i| load(a[i], c * L));
+            let bv: [[T; L]; C] = core::array::from_fn(|j| load(b[j], c * L));
             for i in 0..R {
                 for j in 0..C {
                     for l in 0..L {
@@ -67,7 +67,7 @@ impl<T: Real, const K: usize, const M: usize> Tile for Dots<'_, T, K, M> {
         for k in K / L * L..K {
             for i in 0..R {
                 for j in 0..C {
-                    acc[i][j][k % L] += a[i * K + k] * b[j * K + k];
+                    acc[i][j][k % L] += a[i][k] * b[j][k];
                 }
             }
         }
@@ -88,6 +88,6 @@ impl<T: Real, const K: usize, const M: usize> Tile for Dots<'_, T, K, M> {
 
 /// `L` consecutive values of `s` from `at`.
 #[inline(always)]
-fn load<T: Copy>(s: &[T], at: usize) -> [T; L] {
-    *s[at..at + L].first_chunk::<L>().expect("L values")
+fn load<T: Copy, const K: usize>(s: &[T; K], at: usize) -> [T; L] {
+    core::array::from_fn(|l| s[at + l])
 }

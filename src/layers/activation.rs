@@ -78,6 +78,15 @@ activation_layer!(Sigmoid, [], Sigmoid, Sigmoid);
 activation_layer!(Tanh, [], Tanh, Tanh);
 activation_layer!(Identity, [], Identity, Identity);
 
+macro_rules! const_zeros_activation {
+    ($($name:ident),*) => {$(
+        impl crate::zeros::ConstZeros for $name {
+            const ZEROS: Self = $name;
+        }
+    )*};
+}
+const_zeros_activation!(Relu, Sigmoid, Tanh, Identity);
+
 // The slope is a hyper-parameter, not a parameter: `zeros()` gives the
 // default slope and `set_zero` keeps it, so a gradient or a freshly built
 // model never turns a leaky ReLU into a plain one by accident.

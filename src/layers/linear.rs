@@ -142,6 +142,13 @@ impl<T: Real, const I: usize, const O: usize> Zeros for Linear<T, I, O> {
     }
 }
 
+impl<T: crate::zeros::ConstZeros + Copy, const I: usize, const O: usize> crate::zeros::ConstZeros
+    for Linear<T, I, O>
+{
+    const ZEROS: Self =
+        Self { weight: crate::zeros::ConstZeros::ZEROS, bias: crate::zeros::ConstZeros::ZEROS };
+}
+
 impl<T: Real, const I: usize, const O: usize> Params<T> for Linear<T, I, O> {
     const TENSORS: usize = 2;
     const LEN: usize = O * I + O;

@@ -109,6 +109,12 @@ impl<T: Real, const I: usize, const O: usize> Zeros for LinearNoBias<T, I, O> {
     }
 }
 
+impl<T: crate::zeros::ConstZeros + Copy, const I: usize, const O: usize> crate::zeros::ConstZeros
+    for LinearNoBias<T, I, O>
+{
+    const ZEROS: Self = Self { weight: crate::zeros::ConstZeros::ZEROS };
+}
+
 impl<T: Real, const I: usize, const O: usize> Params<T> for LinearNoBias<T, I, O> {
     const TENSORS: usize = 1;
     const LEN: usize = O * I;

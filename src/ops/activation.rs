@@ -134,6 +134,15 @@ impl<T: Real> Default for LeakyRelu<T> {
     }
 }
 
+// Like `Zeros::zeros`, the constant keeps the default slope (a
+// hyper-parameter, not a parameter).
+impl crate::zeros::ConstZeros for LeakyRelu<f32> {
+    const ZEROS: Self = Self { alpha: 0.01 };
+}
+impl crate::zeros::ConstZeros for LeakyRelu<f64> {
+    const ZEROS: Self = Self { alpha: 0.01 };
+}
+
 impl<T: Real> Activation<T> for LeakyRelu<T> {
     #[inline(always)]
     fn apply(&self, z: T) -> T {

@@ -106,6 +106,12 @@ impl<M: Zeros, T: Real> Zeros for AdamState<M, T> {
     }
 }
 
+impl<M: crate::zeros::ConstZeros, T: crate::zeros::ConstZeros> crate::zeros::ConstZeros
+    for AdamState<M, T>
+{
+    const ZEROS: Self = Self { m: M::ZEROS, v: M::ZEROS, c1: T::ZEROS, c2: T::ZEROS };
+}
+
 impl<T: Real, M: Params<T>> Optimizer<M> for Adam<T> {
     type State = AdamState<M, T>;
 
