@@ -112,8 +112,8 @@ proptest! {
     }
 }
 
-/// A lane's forward pass over a batch bigger than the tiles equals the
-/// `f32` model's (exercises every kernel's edge tiles with a SIMD scalar).
+/// A lane's forward pass over a batch bigger than the tiles, and over one
+/// sample (the split-sum path), equals the `f32` model's.
 #[test]
 fn forward_lanes_equal_f32() {
     let models: [Net<f32>; 8] = core::array::from_fn(|l| model(100 + l as u64));
@@ -121,7 +121,10 @@ fn forward_lanes_equal_f32() {
     let mut rng = Rng::new(7);
     let x = SMatrix::<f32, 3, 13>::from_fn(|_, _| rng.range(-1.0, 1.0) as f32);
     let yw = wide.forward(&x.map(WideF32x8::splat));
+    let x1 = SMatrix::<f32, 3, 1>::from_fn(|_, _| rng.range(-1.0, 1.0) as f32);
+    let yw1 = wide.forward(&x1.map(WideF32x8::splat));
     for (l, m) in models.iter().enumerate() {
         assert_eq!(yw.map(|v| v.extract(l)), m.forward(&x), "lane {l}");
+        assert_eq!(yw1.map(|v| v.extract(l)), m.forward(&x1), "lane {l}, batch 1");
     }
 }

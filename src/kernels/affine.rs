@@ -40,6 +40,18 @@ pub fn affine<T: Real, const O: usize, const I: usize, const B: usize>(
     b: Option<&SVector<T, O>>,
 ) -> SMatrix<T, O, B> {
     let mut y = super::zeroed::<T, O, B>();
+    if B == 1 && VEC_BYTES != 0 {
+        // One sample: a matrix-vector product is a chain of I additions per
+        // output; split it into P independent chains (see `Gemv`).
+        let mut op = Gemv::<T, O, I> {
+            y: y.as_mut_slice(),
+            w: w.as_slice(),
+            x: x.as_slice(),
+            b: b.map(|b| b.as_slice()),
+        };
+        for_tiles_of::<T, _, O, 1>(&mut op, true);
+        return y;
+    }
     let mut op = Affine::<T, O, I> {
         y: y.as_mut_slice(),
         w: w.as_slice(),
@@ -97,7 +109,7 @@ impl<T: Real, const O: usize, const I: usize> Tile for Affine<'_, T, O, I> {
     }
 
     /// `Y[r0.., c0..] = b + W[r0.., :]·X[:, c0..]` for an `R × C` tile.
-    #[inline(always)]
+    #[inline]
     fn tile<const R: usize, const C: usize>(&mut self, r0: usize, c0: usize) {
         assert!(r0 + R <= O);
         let mut acc = [[T::zero(); R]; C];
@@ -156,6 +168,52 @@ impl<T: Real, const O: usize, const I: usize> Affine<'_, T, O, I> {
         for (j, a) in acc.iter().enumerate() {
             let at = (c0 + j) * O + r0;
             self.y[at..at + R].copy_from_slice(a);
+        }
+    }
+}
+
+/// Independent partial sums of a matrix-vector product.
+const P: usize = 4;
+
+/// `y = W·x + b` for one sample on SIMD targets: output `o` sums the
+/// products of `k ≡ p (mod P)` in partial sum `p` (in the order of `k`),
+/// then `y[o] = b[o] + ((s₀ + s₁) + (s₂ + s₃))`. Four independent chains of
+/// additions instead of one: a batch-1 forward pass is bound by that
+/// chain's latency, not by the multiplications.
+struct Gemv<'a, T, const O: usize, const I: usize> {
+    y: &'a mut [T],
+    w: &'a [T],
+    x: &'a [T],
+    b: Option<&'a [T]>,
+}
+
+impl<T: Real, const O: usize, const I: usize> Tile for Gemv<'_, T, O, I> {
+    #[inline]
+    fn tile<const R: usize, const C: usize>(&mut self, r0: usize, _c0: usize) {
+        assert!(r0 + R <= O);
+        let x: &[T; I] = column(self.x, 0);
+        let mut acc = [[T::zero(); R]; P];
+        for (c, w4) in (0..I / P).zip(self.w.chunks_exact(O * P)) {
+            for (p, a) in acc.iter_mut().enumerate() {
+                let xv = x[c * P + p];
+                for (a, &w) in a.iter_mut().zip(&w4[p * O + r0..p * O + r0 + R]) {
+                    *a += w * xv;
+                }
+            }
+        }
+        for k in I / P * P..I {
+            let wk = &self.w[k * O + r0..k * O + r0 + R];
+            for (a, &w) in acc[k % P].iter_mut().zip(wk) {
+                *a += w * x[k];
+            }
+        }
+        let y = &mut self.y[r0..r0 + R];
+        for (m, y) in y.iter_mut().enumerate() {
+            let s = (acc[0][m] + acc[1][m]) + (acc[2][m] + acc[3][m]);
+            *y = match self.b {
+                Some(b) => b[r0 + m] + s,
+                None => s,
+            };
         }
     }
 }

@@ -64,7 +64,7 @@ struct MatmulTrAcc<'a, T, const M: usize, const K: usize, const N: usize> {
 
 impl<T: Real, const M: usize, const K: usize, const N: usize> Tile for MatmulTrAcc<'_, T, M, K, N> {
     /// `G[r0.., c0..] += A[r0.., :]·B[c0.., :]ᵀ` for an `R × C` tile.
-    #[inline(always)]
+    #[inline]
     fn tile<const R: usize, const C: usize>(&mut self, r0: usize, c0: usize) {
         assert!(r0 + R <= M && c0 + C <= K);
         let mut acc = [[T::zero(); R]; C];

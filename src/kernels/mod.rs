@@ -8,8 +8,8 @@
 //! * [`matmul_tr_acc`]: `G += dY·Xᵀ` (weight gradient, accumulated),
 //!
 //! plus the general [`matmul`] and [`row_sums_acc`] (bias gradient).
-//! Nothing allocates and nothing is copied: no transposed matrix is ever
-//! formed, so a 784 × 256 layer needs no stack beyond its output.
+//! Nothing allocates, and a big matrix is never copied or transposed: a
+//! 784 × 256 layer needs no stack beyond its output and an 8 KiB block.
 //!
 //! # How they are fast
 //!
@@ -17,10 +17,13 @@
 //! compute a tile of up to two SIMD registers' worth of rows times four
 //! columns of the result in local accumulators, walking the shared dimension
 //! once per tile (an outer product per step: a contiguous slice of a column
-//! of `W` or `dY` times a scalar broadcast from `X`). [`tr_matmul`] is a
-//! block of dot products of columns (both contiguous), each summed into one
-//! partial sum per SIMD lane and reduced by a fixed tree at the end, a tile
-//! of 3 × 4 dot products at a time. The loops have trip counts that are
+//! of `W` or `dY` times a scalar broadcast from `X`); for layers with more
+//! than 128 inputs [`affine`] copies 128-column blocks of a tile's rows of
+//! `W` to an 8 KiB buffer first, so they are read from L1 by every column
+//! block. [`tr_matmul`] is a block of dot products of columns (both
+//! contiguous), each summed into one partial sum per SIMD lane and reduced
+//! by a fixed tree at the end, a tile of 3 × 4 dot products at a time (small
+//! `W`s are transposed instead, see Rounding). The loops have trip counts that are
 //! compile-time constants once the shapes are known, so the compiler keeps
 //! the accumulators in registers and vectorizes the lane loops for whatever
 //! the user's `-C target-cpu` / `-C target-feature` enables (AVX2, AVX-512,
@@ -29,16 +32,24 @@
 //!
 //! # Rounding
 //!
-//! [`affine`] and [`matmul_tr_acc`] add the products for one output element
-//! in the order of the shared index, exactly like the textbook loop.
-//! [`tr_matmul`] sums `k ≡ l (mod L)` into lane `l` and then adds the lanes by
-//! a fixed tree, where `L` is fixed per target (8 with AVX, 4 with SSE2 or
-//! NEON, 16 with AVX-512, 1 on scalar targets) — the same for every scalar
-//! type, so a SIMD pack ([`crate::scalar`]) computes each lane bit-for-bit
-//! like the scalar type on its own. Products and sums are separate IEEE
-//! operations (no fused multiply-add: stable Rust cannot ask for a
-//! vectorizable one without `std`), so results do not depend on the target
-//! either, except through `L`.
+//! The order in which products are added depends on the shapes and the
+//! target, never on the scalar type, so a SIMD pack ([`crate::scalar`])
+//! computes each lane bit-for-bit like the scalar type on its own:
+//!
+//! * [`affine`] with a batch of more than one sample and [`matmul_tr_acc`]
+//!   add the products for one output element in the order of the shared
+//!   index, like the textbook loop (starting from the bias, or from `G`);
+//! * [`affine`] with one sample on SIMD targets sums `k ≡ p (mod 4)` in
+//!   partial sum `p` and returns `b + ((s₀ + s₁) + (s₂ + s₃))` (four
+//!   independent chains instead of one long one);
+//! * [`tr_matmul`] on SIMD targets with an `A` of at most 4096 elements
+//!   transposes `A` and adds in the order of `k`; otherwise it sums
+//!   `k ≡ l (mod L)` into lane `l` and adds the lanes by a fixed tree, with
+//!   `L` fixed per target (8 with AVX, 4 with SSE2 or NEON, 16 with AVX-512,
+//!   1 on scalar targets).
+//!
+//! Products and sums are separate IEEE operations (no fused multiply-add:
+//! stable `no_std` Rust cannot ask for a vectorizable one without `unsafe`).
 //!
 //! ```
 //! use nalgebra::{SMatrix, SVector};
