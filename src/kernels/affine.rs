@@ -97,6 +97,10 @@ impl<T: Real, const O: usize, const I: usize> Tile for Affine<'_, T, O, I> {
                 c0 += NC;
             }
             let rem = N - c0;
+            if NC > 4 && rem & 4 != 0 {
+                self.packed::<R, 4>(&buf[..kc], r0, c0, k0);
+                c0 += 4;
+            }
             if NC > 2 && rem & 2 != 0 {
                 self.packed::<R, 2>(&buf[..kc], r0, c0, k0);
                 c0 += 2;

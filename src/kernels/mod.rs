@@ -163,6 +163,10 @@ fn for_tiles<Op: Tile, const M: usize, const N: usize, const MR: usize, const NC
             c0 += NC;
         }
         let rem = N - c0;
+        if NC > 4 && rem & 4 != 0 {
+            rows::<Op, M, MR, 4>(op, c0);
+            c0 += 4;
+        }
         if NC > 2 && rem & 2 != 0 {
             rows::<Op, M, MR, 2>(op, c0);
             c0 += 2;
@@ -182,6 +186,10 @@ fn cols<Op: Tile, const R: usize, const N: usize, const NC: usize>(op: &mut Op, 
         c0 += NC;
     }
     let rem = N - c0;
+    if NC > 4 && rem & 4 != 0 {
+        op.tile::<R, 4>(r0, c0);
+        c0 += 4;
+    }
     if NC > 2 && rem & 2 != 0 {
         op.tile::<R, 2>(r0, c0);
         c0 += 2;

@@ -44,7 +44,7 @@ pub fn tr_matmul<T: Real, const K: usize, const M: usize, const N: usize>(
     let mut op = Dots::<T, K, M> { z: z.as_mut_slice(), a: a.as_slice(), b: b.as_slice() };
     // SIMD registers the partial sums of one dot product take: a tile of
     // 3 × 4 dot products when that is one (f32), fewer otherwise.
-    let regs = (size_of::<T>() * L).div_ceil(VEC_BYTES.max(size_of::<T>()).max(1));
+    let regs = if VEC_BYTES == 0 { 1 } else { (size_of::<T>() * L).div_ceil(VEC_BYTES) };
     match regs {
         0 | 1 => for_tiles::<_, M, N, 3, 4>(&mut op, false),
         2 => for_tiles::<_, M, N, 2, 2>(&mut op, false),
@@ -77,10 +77,11 @@ impl<T: Real, const K: usize, const M: usize> Tile for Dots<'_, T, K, M> {
                 }
             }
         }
-        for k in K / L * L..K {
+        let full = K / L * L;
+        for k in full..K {
             for i in 0..R {
                 for j in 0..C {
-                    acc[i][j][k % L] += a[i][k] * b[j][k];
+                    acc[i][j][k - full] += a[i][k] * b[j][k];
                 }
             }
         }
