@@ -74,10 +74,21 @@ impl<T: Real, const N: usize, const B: usize> Loss<SMatrix<T, N, B>> for Softmax
         let mut total = T::zero();
         let cols = y.as_slice().chunks_exact(N.max(1));
         for ((c, d), &k) in cols.zip(dy.as_mut_slice().chunks_exact_mut(N.max(1))).zip(t) {
-            let (_, lse) = column_lse(c);
-            total += lse - c[k];
+            // One exp per logit: e_i = exp(v_i − max) goes into dy first,
+            // then dy_i = e_i / Σe / B.
+            let mut m = c.first().copied().unwrap_or_else(T::zero);
+            for &v in c {
+                m = m.simd_max(v);
+            }
+            let mut s = T::zero();
             for (dv, &v) in d.iter_mut().zip(c) {
-                *dv = (v - lse).simd_exp() * inv_b;
+                *dv = (v - m).simd_exp();
+                s += *dv;
+            }
+            total += m + s.simd_ln() - c[k];
+            let scale = inv_b / s;
+            for dv in d.iter_mut() {
+                *dv *= scale;
             }
             d[k] -= inv_b;
         }
