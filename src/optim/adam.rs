@@ -1,7 +1,7 @@
 //! Adam.
 
 use super::Optimizer;
-use crate::params::{self, ParamKind, Params};
+use crate::params::{self, Params};
 use crate::scalar::{Real, lit};
 use crate::zeros::Zeros;
 
@@ -122,8 +122,7 @@ impl<T: Real, M: Params<T>> Optimizer<M> for Adam<T> {
         s.c2 = one - self.beta2 * (one - s.c2);
         let (c1, c2) = (s.c1, s.c2);
         params::zip4(model, grads, &mut s.m, &mut s.v, |kind, p, g, m, v| {
-            let wd =
-                if kind == ParamKind::Weight || self.decay_biases { self.wd } else { T::zero() };
+            let wd = super::decay(kind, self.wd, self.decay_biases);
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let g = g + wd * *p;
                 *m = self.beta1 * *m + (one - self.beta1) * g;

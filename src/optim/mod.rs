@@ -26,7 +26,16 @@ pub use adam::{Adam, AdamState};
 pub use momentum::Momentum;
 pub use sgd::Sgd;
 
+use crate::params::ParamKind;
+use crate::scalar::Real;
 use crate::zeros::Zeros;
+
+/// The weight-decay coefficient for a tensor of `kind`: `wd` for weights,
+/// and for biases only when `decay_biases`.
+#[inline]
+fn decay<T: Real>(kind: ParamKind, wd: T, decay_biases: bool) -> T {
+    if kind == ParamKind::Weight || decay_biases { wd } else { T::zero() }
+}
 
 /// A rule that updates a model `M` from its gradient.
 pub trait Optimizer<M> {

@@ -1,7 +1,7 @@
 //! SGD with momentum.
 
 use super::Optimizer;
-use crate::params::{self, ParamKind, Params};
+use crate::params::{self, Params};
 use crate::scalar::Real;
 
 /// SGD with momentum (PyTorch's `SGD(momentum=μ, nesterov=…)`):
@@ -59,8 +59,7 @@ impl<T: Real, M: Params<T>> Optimizer<M> for Momentum<T> {
 
     fn update(&self, model: &mut M, grads: &M, velocity: &mut M) {
         params::zip3(model, grads, velocity, |kind, p, g, v| {
-            let wd =
-                if kind == ParamKind::Weight || self.decay_biases { self.wd } else { T::zero() };
+            let wd = super::decay(kind, self.wd, self.decay_biases);
             for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
                 let g = g + wd * *p;
                 *v = self.momentum * *v + g;

@@ -1,7 +1,7 @@
 //! Plain stochastic gradient descent with weight decay.
 
 use super::Optimizer;
-use crate::params::{self, ParamKind, Params};
+use crate::params::{self, Params};
 use crate::scalar::Real;
 
 /// SGD: `p ← p − lr·(g + wd·p)`.
@@ -47,8 +47,7 @@ impl<T: Real, M: Params<T>> Optimizer<M> for Sgd<T> {
 
     fn update(&self, model: &mut M, grads: &M, _: &mut ()) {
         params::zip(model, grads, |kind, p, g| {
-            let wd =
-                if kind == ParamKind::Weight || self.decay_biases { self.wd } else { T::zero() };
+            let wd = super::decay(kind, self.wd, self.decay_biases);
             for (p, &g) in p.iter_mut().zip(g) {
                 *p -= self.lr * (g + wd * *p);
             }
