@@ -1,0 +1,608 @@
+//! Property tests of every backward pass of the crate against finite
+//! differences and the adjoint identity, through the public checker
+//! [`stackprop::gradcheck`] (whose own tests, in `src/gradcheck.rs`, show
+//! that it catches wrong backward passes).
+//!
+//! Every property runs proptest's default 256 cases, and each case checks
+//! several shapes: `1×1`, batch 1 with non-square layers, and batch > 1 with
+//! non-square layers. Each check compares every entry of the input gradient
+//! and of every parameter gradient with 6th-order central differences
+//! (relative error ≤ 1e-6) and the adjoint identity ⟨J·v, u⟩ = ⟨v, Jᵀ·u⟩ for
+//! the input and the parameter Jacobian (relative error ≤ 1e-10); see the
+//! checker's docs for how the errors are measured. Where the map is linear
+//! in the direction checked (add, mul and matmul in each input, a dense
+//! layer in its input or its parameters) the tests also check the adjoint
+//! identity with `J·v` computed exactly, by the map itself.
+//!
+//! ReLU and LeakyReLU are not differentiable at 0: samples keep every
+//! pre-activation a margin away from it (by construction for the ops, by
+//! filtering for compositions), larger than any perturbation the checker
+//! makes.
+
+use nalgebra::SMatrix;
+use proptest::prelude::*;
+use stackprop::gradcheck::{self, Config, Failure, Location, Report};
+use stackprop::loss::{BceWithLogits, Loss, Mse, SoftmaxCrossEntropy, l2};
+use stackprop::ops::activation::{self as act, Activation};
+use stackprop::ops::{add, matmul, mul};
+use stackprop::rng::Rng;
+use stackprop::train::Trainer;
+use stackprop::{
+    Identity, Layer, LeakyRelu, Linear, LinearNoBias, ParamKind, Params, Relu, Seq, Sigmoid, Tanh,
+    Zeros, params, seq,
+};
+use std::ops::Range;
+
+type M<const R: usize, const C: usize> = SMatrix<f64, R, C>;
+
+// ---------------------------------------------------------------------------
+// Strategies
+
+/// A matrix with entries uniform in `r`.
+fn mat<const R: usize, const C: usize>(r: Range<f64>) -> impl Strategy<Value = M<R, C>> {
+    prop::collection::vec(r, R * C).prop_map(|v| M::from_column_slice(&v))
+}
+
+/// A matrix with entries of magnitude in `[margin, hi)` and random sign.
+fn mat_away<const R: usize, const C: usize>(
+    margin: f64,
+    hi: f64,
+) -> impl Strategy<Value = M<R, C>> {
+    prop::collection::vec((margin..hi, any::<bool>()), R * C).prop_map(|v| {
+        let v: Vec<f64> = v.into_iter().map(|(a, s)| if s { a } else { -a }).collect();
+        M::from_column_slice(&v)
+    })
+}
+
+fn linear<const I: usize, const O: usize>() -> impl Strategy<Value = Linear<f64, I, O>> {
+    (mat::<O, I>(-1.0..1.0), mat::<O, 1>(-1.0..1.0))
+        .prop_map(|(weight, bias)| Linear { weight, bias })
+}
+
+fn linear_nb<const I: usize, const O: usize>() -> impl Strategy<Value = LinearNoBias<f64, I, O>> {
+    mat::<O, I>(-1.0..1.0).prop_map(|weight| LinearNoBias { weight })
+}
+
+fn leaky() -> impl Strategy<Value = LeakyRelu<f64>> {
+    (0.0..1.0f64).prop_map(|a| LeakyRelu::new(a).unwrap())
+}
+
+// ---------------------------------------------------------------------------
+// Running the checker
+
+fn fail(f: Failure) -> TestCaseError {
+    TestCaseError::fail(format!("{f}\n{:#?}", f.report))
+}
+
+/// Checks a layer and that the checker compared every entry it should.
+fn layer<L, const I: usize, const B: usize, const O: usize, const C: usize>(
+    l: &L,
+    x: &M<I, B>,
+    seed: u64,
+    cfg: &Config,
+) -> Result<Report, TestCaseError>
+where
+    L: Layer<M<I, B>, Output = M<O, C>> + Params<f64> + Clone,
+{
+    let r = gradcheck::check_layer(l, x, &mut Rng::new(seed), cfg).map_err(fail)?;
+    let dirs = usize::from(I * B > 0) + usize::from(L::LEN > 0);
+    prop_assert_eq!(r.evaluations, 6 * (I * B + L::LEN) + 18 * dirs);
+    let (input_at, params_at) = (r.input.at, r.params.at);
+    prop_assert!(matches!(input_at, Location::Input { .. }), "{:?}", input_at);
+    let params_checked = matches!(params_at, Location::Param { .. });
+    prop_assert_eq!(L::LEN > 0, params_checked);
+    Ok(r)
+}
+
+fn loss<Lo, const N: usize, const B: usize>(
+    lo: &Lo,
+    y: &M<N, B>,
+    t: &Lo::Target,
+    seed: u64,
+) -> Result<Report, TestCaseError>
+where
+    Lo: Loss<M<N, B>, Scalar = f64>,
+{
+    let r =
+        gradcheck::check_loss(lo, y, t, &mut Rng::new(seed), &Config::default()).map_err(fail)?;
+    prop_assert_eq!(r.evaluations, 6 * N * B + 18);
+    Ok(r)
+}
+
+/// `|a − b| ≤ 1e-10 · scale`: the exact adjoint identity, relative to the
+/// size of the terms of the dot products.
+fn adjoint_exact(lhs: f64, rhs: f64, scale: f64) -> Result<(), TestCaseError> {
+    prop_assert!(
+        (lhs - rhs).abs() <= 1e-10 * scale,
+        "<Jv, u> = {lhs:e}, <v, J^T u> = {rhs:e}, scale {scale:e}"
+    );
+    Ok(())
+}
+
+fn abs_dot<const R: usize, const C: usize>(a: &M<R, C>, b: &M<R, C>) -> f64 {
+    a.iter().zip(b.iter()).map(|(p, q)| (p * q).abs()).sum()
+}
+
+// ---------------------------------------------------------------------------
+// The ops as layers: the first operand is the input, the second a parameter
+// (tensor 0), so the checker checks both operands' gradients.
+
+macro_rules! one_tensor {
+    ($name:ident, $a:ident, $b:ident, $field:ident) => {
+        impl<const $a: usize, const $b: usize> Zeros for $name<$a, $b> {
+            fn zeros() -> Self {
+                Self { $field: SMatrix::zeros() }
+            }
+            fn set_zero(&mut self) {
+                self.$field.fill(0.0);
+            }
+        }
+        impl<const $a: usize, const $b: usize> Params<f64> for $name<$a, $b> {
+            const TENSORS: usize = 1;
+            const LEN: usize = $a * $b;
+            fn tensor(&self, i: usize) -> Option<(ParamKind, &[f64])> {
+                (i == 0).then(|| (ParamKind::Weight, self.$field.as_slice()))
+            }
+            fn tensor_mut(&mut self, i: usize) -> Option<(ParamKind, &mut [f64])> {
+                (i == 0).then(|| (ParamKind::Weight, self.$field.as_mut_slice()))
+            }
+        }
+    };
+}
+
+/// `Y = X + B`.
+#[derive(Clone, Debug)]
+struct AddOp<const R: usize, const C: usize> {
+    b: M<R, C>,
+}
+one_tensor!(AddOp, R, C, b);
+impl<const R: usize, const C: usize> Layer<M<R, C>> for AddOp<R, C> {
+    type Output = M<R, C>;
+    type Cache = ();
+    fn forward(&self, x: &M<R, C>) -> M<R, C> {
+        add::forward(x, &self.b)
+    }
+    fn forward_train(&self, x: &M<R, C>, _: &mut ()) -> M<R, C> {
+        self.forward(x)
+    }
+    fn backward(&self, _: &M<R, C>, _: &M<R, C>, _: &(), dy: &M<R, C>, g: &mut Self) -> M<R, C> {
+        let (da, db) = add::backward(dy);
+        g.b += db;
+        da
+    }
+}
+
+/// `Y = X ⊙ B`.
+#[derive(Clone, Debug)]
+struct MulOp<const R: usize, const C: usize> {
+    b: M<R, C>,
+}
+one_tensor!(MulOp, R, C, b);
+impl<const R: usize, const C: usize> Layer<M<R, C>> for MulOp<R, C> {
+    type Output = M<R, C>;
+    type Cache = ();
+    fn forward(&self, x: &M<R, C>) -> M<R, C> {
+        mul::forward(x, &self.b)
+    }
+    fn forward_train(&self, x: &M<R, C>, _: &mut ()) -> M<R, C> {
+        self.forward(x)
+    }
+    fn backward(&self, x: &M<R, C>, _: &M<R, C>, _: &(), dy: &M<R, C>, g: &mut Self) -> M<R, C> {
+        let (da, db) = mul::backward(x, &self.b, dy);
+        g.b += db;
+        da
+    }
+}
+
+/// `Y = X1·X2` with `X1` the input (`P×K`) and `X2` the parameter (`K×N`).
+#[derive(Clone, Debug)]
+struct MatmulOp<const K: usize, const N: usize> {
+    x2: M<K, N>,
+}
+one_tensor!(MatmulOp, K, N, x2);
+impl<const P: usize, const K: usize, const N: usize> Layer<M<P, K>> for MatmulOp<K, N> {
+    type Output = M<P, N>;
+    type Cache = ();
+    fn forward(&self, x: &M<P, K>) -> M<P, N> {
+        matmul::forward(x, &self.x2)
+    }
+    fn forward_train(&self, x: &M<P, K>, _: &mut ()) -> M<P, N> {
+        self.forward(x)
+    }
+    fn backward(&self, x: &M<P, K>, _: &M<P, N>, _: &(), dy: &M<P, N>, g: &mut Self) -> M<P, K> {
+        let (d1, d2) = matmul::backward(x, &self.x2, dy);
+        g.x2 += d2;
+        d1
+    }
+}
+
+/// An activation through `ops::activation` (the layers in
+/// `layers::activation` are checked separately).
+#[derive(Clone, Copy, Debug, Default)]
+struct ActOp<A>(A);
+impl<A: Default> Zeros for ActOp<A> {
+    fn zeros() -> Self {
+        Self(A::default())
+    }
+    fn set_zero(&mut self) {}
+}
+impl<A: Default> Params<f64> for ActOp<A> {
+    const TENSORS: usize = 0;
+    const LEN: usize = 0;
+    fn tensor(&self, _: usize) -> Option<(ParamKind, &[f64])> {
+        None
+    }
+    fn tensor_mut(&mut self, _: usize) -> Option<(ParamKind, &mut [f64])> {
+        None
+    }
+}
+impl<A: Activation<f64> + Default, const R: usize, const C: usize> Layer<M<R, C>> for ActOp<A> {
+    type Output = M<R, C>;
+    type Cache = ();
+    fn forward(&self, x: &M<R, C>) -> M<R, C> {
+        act::forward(&self.0, x)
+    }
+    fn forward_train(&self, x: &M<R, C>, _: &mut ()) -> M<R, C> {
+        self.forward(x)
+    }
+    fn backward(&self, _: &M<R, C>, y: &M<R, C>, _: &(), dy: &M<R, C>, _: &mut Self) -> M<R, C> {
+        act::backward(&self.0, y, dy)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Ops
+
+/// `add`, `mul` at one shape: the checker, and the exact adjoint identity
+/// (both are linear in each operand: `J_A·V = V` resp. `V ⊙ B`).
+fn elementwise<const R: usize, const C: usize>(
+    [x, b, u, va, vb]: [M<R, C>; 5],
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let cfg = Config::default();
+    layer(&AddOp { b }, &x, seed, &cfg)?;
+    layer(&MulOp { b }, &x, seed, &cfg)?;
+    let (da, db) = add::backward(&u);
+    adjoint_exact(va.dot(&u), va.dot(&da), abs_dot(&va, &u))?;
+    adjoint_exact(vb.dot(&u), vb.dot(&db), abs_dot(&vb, &u))?;
+    let (da, db) = mul::backward(&x, &b, &u);
+    let (ja, jb) = (mul::forward(&va, &b), mul::forward(&x, &vb));
+    adjoint_exact(ja.dot(&u), va.dot(&da), abs_dot(&ja, &u).max(abs_dot(&va, &da)))?;
+    adjoint_exact(jb.dot(&u), vb.dot(&db), abs_dot(&jb, &u).max(abs_dot(&vb, &db)))
+}
+
+/// `matmul` at one shape (`P×K` times `K×N`): both operands' gradients by
+/// the checker, and the exact adjoint identity (`J₁·V = V·X2`,
+/// `J₂·V = X1·V`).
+fn matmul_at<const P: usize, const K: usize, const N: usize>(
+    (x1, x2, u, v1, v2): (M<P, K>, M<K, N>, M<P, N>, M<P, K>, M<K, N>),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    layer(&MatmulOp { x2 }, &x1, seed, &Config::default())?;
+    let (d1, d2) = matmul::backward(&x1, &x2, &u);
+    let (j1, j2) = (v1 * x2, x1 * v2);
+    adjoint_exact(j1.dot(&u), v1.dot(&d1), abs_dot(&j1, &u).max(abs_dot(&v1, &d1)))?;
+    adjoint_exact(j2.dot(&u), v2.dot(&d2), abs_dot(&j2, &u).max(abs_dot(&v2, &d2)))
+}
+
+/// An activation, as an op and as a layer, at one shape.
+fn activation<A, const R: usize, const C: usize>(
+    f: A,
+    x: &M<R, C>,
+    seed: u64,
+) -> Result<(), TestCaseError>
+where
+    A: Activation<f64> + Default + Layer<M<R, C>, Output = M<R, C>> + Params<f64> + Clone,
+{
+    let cfg = Config::default();
+    layer(&ActOp(f), x, seed, &cfg)?;
+    layer(&f, x, seed, &cfg)?;
+    Ok(())
+}
+
+fn five<const R: usize, const C: usize>() -> impl Strategy<Value = [M<R, C>; 5]> {
+    [mat(-2.0..2.0), mat(-2.0..2.0), mat(-2.0..2.0), mat(-2.0..2.0), mat(-2.0..2.0)]
+}
+
+fn mm<const P: usize, const K: usize, const N: usize>()
+-> impl Strategy<Value = (M<P, K>, M<K, N>, M<P, N>, M<P, K>, M<K, N>)> {
+    (mat(-2.0..2.0), mat(-2.0..2.0), mat(-2.0..2.0), mat(-2.0..2.0), mat(-2.0..2.0))
+}
+
+/// Activation inputs for the three shapes, `margin` away from 0 (ReLU's
+/// kink) — the checker moves an entry by at most `3·step = 3e-3`.
+fn act_inputs() -> impl Strategy<Value = (M<1, 1>, M<3, 1>, M<2, 4>)> {
+    (mat_away(0.05, 4.0), mat_away(0.05, 4.0), mat_away(0.05, 4.0))
+}
+
+proptest! {
+    #[test]
+    fn add_and_mul(s in any::<u64>(), a in five::<1, 1>(), b in five::<3, 1>(), c in five::<2, 4>()) {
+        elementwise(a, s)?;
+        elementwise(b, s)?;
+        elementwise(c, s)?;
+    }
+
+    #[test]
+    fn matmul_both_inputs(s in any::<u64>(), a in mm::<1, 1, 1>(), b in mm::<3, 2, 1>(),
+                          c in mm::<2, 3, 4>()) {
+        matmul_at(a, s)?;
+        matmul_at(b, s)?;
+        matmul_at(c, s)?;
+    }
+
+    #[test]
+    fn relu(s in any::<u64>(), (a, b, c) in act_inputs()) {
+        activation(Relu, &a, s)?;
+        activation(Relu, &b, s)?;
+        activation(Relu, &c, s)?;
+    }
+
+    #[test]
+    fn leaky_relu(s in any::<u64>(), f in leaky(), (a, b, c) in act_inputs()) {
+        activation(f, &a, s)?;
+        activation(f, &b, s)?;
+        activation(f, &c, s)?;
+    }
+
+    #[test]
+    fn sigmoid(s in any::<u64>(), a in mat::<1, 1>(-6.0..6.0), b in mat::<3, 1>(-6.0..6.0),
+               c in mat::<2, 4>(-6.0..6.0)) {
+        activation(Sigmoid, &a, s)?;
+        activation(Sigmoid, &b, s)?;
+        activation(Sigmoid, &c, s)?;
+    }
+
+    #[test]
+    fn tanh(s in any::<u64>(), a in mat::<1, 1>(-3.0..3.0), b in mat::<3, 1>(-3.0..3.0),
+            c in mat::<2, 4>(-3.0..3.0)) {
+        activation(Tanh, &a, s)?;
+        activation(Tanh, &b, s)?;
+        activation(Tanh, &c, s)?;
+    }
+
+    #[test]
+    fn identity(s in any::<u64>(), a in mat::<1, 1>(-3.0..3.0), b in mat::<3, 1>(-3.0..3.0),
+                c in mat::<2, 4>(-3.0..3.0)) {
+        activation(Identity, &a, s)?;
+        activation(Identity, &b, s)?;
+        activation(Identity, &c, s)?;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Dense layers
+
+/// A dense layer at one shape: the checker, and the exact adjoint identity
+/// of `X ↦ W·X + b1ᵀ` (`J_X·V = W·V`) and of `(W, b) ↦ W·X + b1ᵀ`
+/// (`J_θ·(V_W, v_b) = V_W·X + v_b·1ᵀ`).
+fn dense<const I: usize, const O: usize, const B: usize>(
+    l: &Linear<f64, I, O>,
+    x: &M<I, B>,
+    (u, vx, vw, vb): (M<O, B>, M<I, B>, M<O, I>, M<O, 1>),
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let cfg = Config::default();
+    layer(l, x, seed, &cfg)?;
+    let nb = LinearNoBias { weight: l.weight };
+    layer(&nb, x, seed, &cfg)?;
+
+    let mut g = Linear::zeros();
+    let dx = l.backward(x, &l.forward(x), &(), &u, &mut g);
+    let jx = l.weight * vx;
+    adjoint_exact(jx.dot(&u), vx.dot(&dx), abs_dot(&jx, &u).max(abs_dot(&vx, &dx)))?;
+    let jt = vw * x + vb * M::<1, B>::repeat(1.0);
+    let vg = vw.dot(&g.weight) + vb.dot(&g.bias);
+    let vg_terms = abs_dot(&vw, &g.weight) + abs_dot(&vb, &g.bias);
+    adjoint_exact(jt.dot(&u), vg, abs_dot(&jt, &u).max(vg_terms))?;
+
+    let mut g = LinearNoBias::zeros();
+    let dx_nb = nb.backward(x, &nb.forward(x), &(), &u, &mut g);
+    prop_assert_eq!(dx_nb, dx);
+    let jt = vw * x;
+    adjoint_exact(jt.dot(&u), vw.dot(&g.weight), abs_dot(&jt, &u).max(abs_dot(&vw, &g.weight)))
+}
+
+type DenseCase<const I: usize, const O: usize, const B: usize> =
+    (Linear<f64, I, O>, M<I, B>, (M<O, B>, M<I, B>, M<O, I>, M<O, 1>));
+
+fn dense_case<const I: usize, const O: usize, const B: usize>()
+-> impl Strategy<Value = DenseCase<I, O, B>> {
+    (linear(), mat(-2.0..2.0), (mat(-2.0..2.0), mat(-2.0..2.0), mat(-2.0..2.0), mat(-2.0..2.0)))
+}
+
+proptest! {
+    #[test]
+    fn linear_and_linear_no_bias(s in any::<u64>(), a in dense_case::<1, 1, 1>(),
+                                 b in dense_case::<3, 2, 1>(), c in dense_case::<2, 3, 4>()) {
+        dense(&a.0, &a.1, a.2, s)?;
+        dense(&b.0, &b.1, b.2, s)?;
+        dense(&c.0, &c.1, c.2, s)?;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Losses
+
+fn labels<const N: usize, const B: usize>() -> impl Strategy<Value = [usize; B]> {
+    prop::array::uniform(0..N)
+}
+
+proptest! {
+    #[test]
+    fn mse(s in any::<u64>(), a in (mat::<1, 1>(-3.0..3.0), mat::<1, 1>(-3.0..3.0)),
+           b in (mat::<3, 1>(-3.0..3.0), mat::<3, 1>(-3.0..3.0)),
+           c in (mat::<2, 4>(-3.0..3.0), mat::<2, 4>(-3.0..3.0))) {
+        loss(&Mse, &a.0, &a.1, s)?;
+        loss(&Mse, &b.0, &b.1, s)?;
+        loss(&Mse, &c.0, &c.1, s)?;
+    }
+
+    #[test]
+    fn softmax_cross_entropy(s in any::<u64>(),
+                             a in (mat::<1, 1>(-5.0..5.0), labels::<1, 1>()),
+                             b in (mat::<3, 1>(-5.0..5.0), labels::<3, 1>()),
+                             c in (mat::<4, 3>(-5.0..5.0), labels::<4, 3>())) {
+        loss(&SoftmaxCrossEntropy, &a.0, &a.1, s)?;
+        loss(&SoftmaxCrossEntropy, &b.0, &b.1, s)?;
+        loss(&SoftmaxCrossEntropy, &c.0, &c.1, s)?;
+    }
+
+    /// Logits of ±1000 (plus a small offset): the loss and its gradient are
+    /// finite and the gradient still matches finite differences.
+    #[test]
+    fn softmax_cross_entropy_at_1000(s in any::<u64>(),
+                                     signs in prop::array::uniform12(any::<bool>()),
+                                     offsets in mat::<4, 3>(-1.0..1.0),
+                                     t in labels::<4, 3>()) {
+        let y = M::<4, 3>::from_fn(|i, j| {
+            (if signs[i + 4 * j] { 1000.0 } else { -1000.0 }) + offsets[(i, j)]
+        });
+        let mut dy = M::<4, 3>::zeros();
+        let l = SoftmaxCrossEntropy.loss_grad(&y, &t, &mut dy).unwrap();
+        prop_assert!(l.is_finite() && l >= 0.0);
+        prop_assert!(dy.iter().all(|d| d.is_finite()));
+        // Each column of the gradient is (softmax − onehot)/B: it sums to 0.
+        for col in dy.column_iter() {
+            prop_assert!(col.sum().abs() < 1e-12);
+        }
+        loss(&SoftmaxCrossEntropy, &y, &t, s)?;
+    }
+
+    #[test]
+    fn bce_with_logits(s in any::<u64>(), a in (mat::<1, 1>(-6.0..6.0), mat::<1, 1>(0.0..1.0)),
+                       b in (mat::<3, 1>(-6.0..6.0), mat::<3, 1>(0.0..1.0)),
+                       c in (mat::<2, 4>(-6.0..6.0), mat::<2, 4>(0.0..1.0))) {
+        loss(&BceWithLogits, &a.0, &a.1, s)?;
+        loss(&BceWithLogits, &b.0, &b.1, s)?;
+        loss(&BceWithLogits, &c.0, &c.1, s)?;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Compositions of five layers: Linear → φ → Linear → φ → LinearNoBias, for
+// each activation φ, at three shapes.
+
+type Net<A, const I: usize, const H: usize, const K: usize, const O: usize> =
+    Seq![Linear<f64, I, H>, A, Linear<f64, H, K>, A, LinearNoBias<f64, K, O>];
+
+fn net<
+    A: Clone + core::fmt::Debug,
+    const I: usize,
+    const H: usize,
+    const K: usize,
+    const O: usize,
+>(
+    f: impl Strategy<Value = A>,
+) -> impl Strategy<Value = Net<A, I, H, K, O>> {
+    (linear(), f, linear(), linear_nb()).prop_map(|(a, f, b, c)| seq![a, f.clone(), b, f, c])
+}
+
+/// The pre-activations of both hidden layers are at least `margin` away
+/// from 0.
+fn away_from_kinks<
+    A,
+    const I: usize,
+    const H: usize,
+    const K: usize,
+    const O: usize,
+    const B: usize,
+>(
+    n: &Net<A, I, H, K, O>,
+    x: &M<I, B>,
+    margin: f64,
+) -> bool
+where
+    A: Layer<M<H, B>, Output = M<H, B>> + Layer<M<K, B>, Output = M<K, B>>,
+{
+    let (l1, (f, (l2, _))) = n;
+    let z1 = l1.forward(x);
+    let z2 = l2.forward(&f.forward(&z1));
+    z1.iter().chain(z2.iter()).all(|z| z.abs() >= margin)
+}
+
+macro_rules! composition {
+    ($name:ident, $act:expr, $kinks:expr) => {
+        proptest! {
+            #[test]
+            fn $name(
+                s in any::<u64>(),
+                a in (net::<_, 1, 1, 1, 1>($act), mat::<1, 1>(-2.0..2.0))
+                    .prop_filter("pre-activation near a kink", |(n, x)| !$kinks || away_from_kinks(n, x, MARGIN)),
+                b in (net::<_, 3, 4, 2, 2>($act), mat::<3, 1>(-2.0..2.0))
+                    .prop_filter("pre-activation near a kink", |(n, x)| !$kinks || away_from_kinks(n, x, MARGIN)),
+                c in (net::<_, 2, 3, 3, 2>($act), mat::<2, 4>(-2.0..2.0))
+                    .prop_filter("pre-activation near a kink", |(n, x)| !$kinks || away_from_kinks(n, x, MARGIN)),
+            ) {
+                let cfg = if $kinks { PIECEWISE_LINEAR } else { Config::default() };
+                layer(&a.0, &a.1, s, &cfg)?;
+                layer(&b.0, &b.1, s, &cfg)?;
+                layer(&c.0, &c.1, s, &cfg)?;
+            }
+        }
+    };
+}
+
+/// For ReLU and LeakyReLU networks: a step of 1e-4, so no pre-activation
+/// moves by more than ~0.02 (weights and biases in [−1, 1), inputs in
+/// [−2, 2), at most 4 inputs per unit: `3·step·(4·2 + 1) ≈ 0.003` in the
+/// first layer, `4·0.003 + 3·step·(4·9 + 1) ≈ 0.023` in the second), well
+/// inside `MARGIN`. The functions are piecewise linear, so the step has no
+/// truncation error.
+const PIECEWISE_LINEAR: Config = Config { step: 1e-4, ..Config::DEFAULT };
+const MARGIN: f64 = 0.05;
+
+composition!(composition_relu, Just(Relu), true);
+composition!(composition_leaky_relu, leaky(), true);
+composition!(composition_sigmoid, Just(Sigmoid), false);
+composition!(composition_tanh, Just(Tanh), false);
+composition!(composition_identity, Just(Identity), false);
+
+// ---------------------------------------------------------------------------
+// L2 weight decay, and a whole training gradient (model, loss, L2)
+
+type Mlp = Net<Tanh, 3, 4, 2, 2>;
+
+proptest! {
+    /// `l2::add_grad` is the gradient of `l2::penalty`, on a single layer and
+    /// on a model mixing weights and biases (biases get no decay).
+    #[test]
+    fn l2_weight_decay(s in any::<u64>(), lambda in 0.01..2.0f64, a in linear::<1, 1>(),
+                       b in linear::<3, 2>(), m in net::<_, 3, 4, 2, 2>(Just(Tanh))) {
+        let cfg = Config::default();
+        let mut rng = Rng::new(s);
+        macro_rules! check {
+            ($m:expr) => {
+                gradcheck::check_penalty(
+                    $m,
+                    |m| l2::penalty(m, lambda),
+                    |m, g| l2::add_grad(m, g, lambda),
+                    &mut rng,
+                    &cfg,
+                )
+                .map_err(fail)?
+            };
+        }
+        check!(&a);
+        check!(&b);
+        let r = check!(&m);
+        prop_assert_eq!(r.evaluations, 6 * <Mlp as Params<f64>>::LEN + 18);
+    }
+
+    /// `Trainer::gradient` (forward, MSE loss, L2 term, backward through five
+    /// layers) against finite differences of the objective `J = L + λ/2·ΣW²`.
+    #[test]
+    fn trainer_gradient(s in any::<u64>(), lambda in 0.0..1.0f64, m in net::<_, 3, 4, 2, 2>(Just(Tanh)),
+                        x in mat::<3, 5>(-2.0..2.0), t in mat::<2, 5>(-1.0..1.0)) {
+        let objective = |m: &Mlp| Mse.loss(&m.forward(&x), &t).unwrap() + l2::penalty(m, lambda);
+        let gradient = |m: &Mlp, g: &mut Mlp| {
+            let mut tr: Trainer<f64, Mlp, M<3, 5>, _> =
+                Trainer::new(stackprop::optim::Sgd::new(0.1)).with_l2(lambda);
+            let j = tr.gradient(m, &Mse, &x, &t).unwrap();
+            assert!((j - objective(m)).abs() <= 1e-12 * j.abs());
+            params::zip(g, &tr.grads, |_, g, d| g.iter_mut().zip(d).for_each(|(g, d)| *g += d));
+        };
+        gradcheck::check_penalty(&m, objective, gradient, &mut Rng::new(s), &Config::default())
+            .map_err(fail)?;
+    }
+}
