@@ -1,5 +1,3 @@
-//! Tests of the gradient checker itself: it must catch wrong backward
-//! passes and accept right ones.
 //! The checker itself: the stencil's accuracy, correct layers pass, and
 //! every kind of wrong backward (or contract violation) is reported as
 //! the right [`Check`], at the right place.
