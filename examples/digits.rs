@@ -26,7 +26,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{Panel, Series, Standardizer};
+use common::{Curves, Standardizer};
 use nalgebra::SMatrix;
 use stackprop::data::shuffle_together;
 use stackprop::io::{file_size, load, save};
@@ -96,7 +96,7 @@ fn run(seed: u64) -> Result<f64, Box<dyn StdError>> {
         size_of_val(&trainer)
     );
 
-    let (mut losses, mut train_acc, mut test_acc) = (Vec::new(), Vec::new(), Vec::new());
+    let mut curves = Curves::default();
     for epoch in 1..=EPOCHS {
         trainer.optimizer.lr = learning_rate(epoch);
         let stop = Stop::epochs(1);
@@ -119,9 +119,7 @@ fn run(seed: u64) -> Result<f64, Box<dyn StdError>> {
             trainer.optimizer.lr
         );
         std::io::stdout().flush()?;
-        losses.push(f64::from(f.last.loss));
-        train_acc.push(100.0 * a);
-        test_acc.push(100.0 * b);
+        curves.push(f64::from(f.last.loss), a, b);
     }
     let train_secs = start.elapsed().as_secs_f64();
 
@@ -154,38 +152,12 @@ fn run(seed: u64) -> Result<f64, Box<dyn StdError>> {
         100.0 * raw_cm.accuracy()
     );
 
-    let lowest = train_acc.iter().chain(&test_acc).fold(100.0f64, |a, &b| a.min(b));
-    let lowest = (lowest / 10.0).floor() * 10.0;
-    let svg = common::chart_svg(
-        &format!(
-            "stackprop: 64 → 32 → 10 on 8×8 digits, Adam + cosine schedule, seed {seed}; test accuracy {:.2} %",
-            100.0 * acc
-        ),
-        &[
-            Panel {
-                title: "Training loss",
-                y_label: "softmax cross-entropy",
-                y_range: None,
-                series: &[Series { name: "train (mean)", color: "#d62728", values: &losses }],
-                reference: None,
-                legend_below: false,
-            },
-            Panel {
-                title: "Accuracy",
-                y_label: "accuracy (%)",
-                y_range: Some((lowest.min(80.0), 100.0)),
-                series: &[
-                    Series { name: "train", color: "#1f77b4", values: &train_acc },
-                    Series { name: "test", color: "#ff7f0e", values: &test_acc },
-                ],
-                reference: Some((100.0 * TARGET, "95 % target")),
-                legend_below: true,
-            },
-        ],
+    let caption = format!(
+        "stackprop: 64 → 32 → 10 on 8×8 digits, Adam + cosine schedule, seed {seed}; test accuracy {:.2} %",
+        100.0 * acc
     );
-    let curves = dir.join("curves.svg");
-    std::fs::write(&curves, svg)?;
-    println!("wrote {}", curves.display());
+    let path = curves.write_svg(&dir, &caption, TARGET, 80.0)?;
+    println!("wrote {}", path.display());
     println!("total {:.2} s", start.elapsed().as_secs_f64());
     Ok(acc)
 }
@@ -208,19 +180,5 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(seed) {
-        Ok(acc) if acc >= TARGET => ExitCode::SUCCESS,
-        Ok(acc) => {
-            eprintln!(
-                "test accuracy {:.2} % is below the {:.0} % target",
-                100.0 * acc,
-                100.0 * TARGET
-            );
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit_status(run(seed), TARGET)
 }

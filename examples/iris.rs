@@ -22,7 +22,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{IRIS_CLASSES, Panel, Series, Standardizer};
+use common::{Curves, IRIS_CLASSES, Standardizer};
 use nalgebra::SMatrix;
 use stackprop::data::shuffle_together;
 use stackprop::io::{file_size, load, save};
@@ -73,7 +73,7 @@ fn run() -> Result<f64, Box<dyn StdError>> {
         size_of_val(&trainer)
     );
 
-    let (mut losses, mut train_acc, mut test_acc) = (Vec::new(), Vec::new(), Vec::new());
+    let mut curves = Curves::default();
     for epoch in 1..=EPOCHS {
         trainer.optimizer.lr = 0.02 * 0.5f32.powi(((epoch - 1) / 10) as i32);
         let f = fit(
@@ -94,9 +94,7 @@ fn run() -> Result<f64, Box<dyn StdError>> {
             100.0 * b,
             trainer.optimizer.lr
         );
-        losses.push(f64::from(f.last.loss));
-        train_acc.push(100.0 * a);
-        test_acc.push(100.0 * b);
+        curves.push(f64::from(f.last.loss), a, b);
     }
 
     let cm = evaluate(&net, &test)?;
@@ -129,54 +127,15 @@ fn run() -> Result<f64, Box<dyn StdError>> {
         100.0 * evaluate(&loaded, &raw_test)?.accuracy()
     );
 
-    let lowest = train_acc.iter().chain(&test_acc).fold(100.0f64, |a, &b| a.min(b));
-    let svg = common::chart_svg(
-        &format!(
-            "stackprop: 4 → 16 → 3 on Iris, Adam, seed {SEED}; test accuracy {:.2} %",
-            100.0 * acc
-        ),
-        &[
-            Panel {
-                title: "Training loss",
-                y_label: "softmax cross-entropy",
-                y_range: None,
-                series: &[Series { name: "train (mean)", color: "#d62728", values: &losses }],
-                reference: None,
-                legend_below: false,
-            },
-            Panel {
-                title: "Accuracy",
-                y_label: "accuracy (%)",
-                y_range: Some(((lowest / 10.0).floor() * 10.0, 100.0)),
-                series: &[
-                    Series { name: "train", color: "#1f77b4", values: &train_acc },
-                    Series { name: "test", color: "#ff7f0e", values: &test_acc },
-                ],
-                reference: Some((100.0 * TARGET, "90 % target")),
-                legend_below: true,
-            },
-        ],
+    let caption = format!(
+        "stackprop: 4 → 16 → 3 on Iris, Adam, seed {SEED}; test accuracy {:.2} %",
+        100.0 * acc
     );
-    let curves = dir.join("curves.svg");
-    std::fs::write(&curves, svg)?;
-    println!("wrote {}", curves.display());
+    let path = curves.write_svg(&dir, &caption, TARGET, 100.0)?;
+    println!("wrote {}", path.display());
     Ok(acc)
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(acc) if acc >= TARGET => ExitCode::SUCCESS,
-        Ok(acc) => {
-            eprintln!(
-                "test accuracy {:.2} % is below the {:.0} % target",
-                100.0 * acc,
-                100.0 * TARGET
-            );
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit_status(run(), TARGET)
 }

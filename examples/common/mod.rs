@@ -177,6 +177,97 @@ pub fn out_dir(name: &str) -> std::io::Result<std::path::PathBuf> {
     Ok(dir)
 }
 
+/// The training curves of a run, one value per epoch: mean training loss,
+/// and train and test accuracy in percent.
+#[derive(Default)]
+pub struct Curves {
+    /// Mean training loss.
+    pub loss: Vec<f64>,
+    /// Training accuracy (%).
+    pub train: Vec<f64>,
+    /// Test accuracy (%).
+    pub test: Vec<f64>,
+}
+
+impl Curves {
+    /// Records one epoch (accuracies as fractions in `0..=1`).
+    pub fn push(&mut self, loss: f64, train_acc: f64, test_acc: f64) {
+        self.loss.push(loss);
+        self.train.push(100.0 * train_acc);
+        self.test.push(100.0 * test_acc);
+    }
+
+    /// Writes `dir/curves.svg`: a loss panel and an accuracy panel with a
+    /// dashed line at `target` (a fraction). The accuracy axis starts at the
+    /// lowest accuracy rounded down to 10 %, and at most at `y_floor_max`.
+    pub fn write_svg(
+        &self,
+        dir: &std::path::Path,
+        caption: &str,
+        target: f64,
+        y_floor_max: f64,
+    ) -> std::io::Result<std::path::PathBuf> {
+        let lowest = self.train.iter().chain(&self.test).fold(100.0f64, |a, &b| a.min(b));
+        let floor = ((lowest / 10.0).floor() * 10.0).min(y_floor_max);
+        let target_label = format!("{:.0} % target", 100.0 * target);
+        let svg = chart_svg(
+            caption,
+            &[
+                Panel {
+                    title: "Training loss",
+                    y_label: "softmax cross-entropy",
+                    y_range: None,
+                    series: &[Series {
+                        name: "train (mean)",
+                        color: "#d62728",
+                        values: &self.loss,
+                    }],
+                    reference: None,
+                    legend_below: false,
+                },
+                Panel {
+                    title: "Accuracy",
+                    y_label: "accuracy (%)",
+                    y_range: Some((floor, 100.0)),
+                    series: &[
+                        Series { name: "train", color: "#1f77b4", values: &self.train },
+                        Series { name: "test", color: "#ff7f0e", values: &self.test },
+                    ],
+                    reference: Some((100.0 * target, &target_label)),
+                    legend_below: true,
+                },
+            ],
+        );
+        let path = dir.join("curves.svg");
+        std::fs::write(&path, svg)?;
+        Ok(path)
+    }
+}
+
+/// The exit status of an example that must reach `target` test accuracy:
+/// success at or above it, failure (with the reason on stderr) below it or
+/// on an error.
+pub fn exit_status(
+    result: Result<f64, Box<dyn std::error::Error>>,
+    target: f64,
+) -> std::process::ExitCode {
+    match result {
+        Ok(acc) if acc >= target => std::process::ExitCode::SUCCESS,
+        Ok(acc) => {
+            eprintln!(
+                "test accuracy {:.2} % is below the {:.0} % target",
+                100.0 * acc,
+                100.0 * target
+            );
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// One line of a chart: a name, a CSS colour and one value per epoch.
 pub struct Series<'a> {
     /// Legend text.
