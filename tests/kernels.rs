@@ -134,6 +134,8 @@ shape_tests! {
     s5x130x7: 5, 130, 7;
     s40x257x9: 40, 257, 9;
     s2x300x1: 2, 300, 1;
+    s24x5x7: 24, 5, 7;
+    s70x9x13: 70, 9, 13;
 }
 
 /// The W2 layer (`784 → 256`, 800 KB of weights; the packed path of

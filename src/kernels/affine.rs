@@ -1,6 +1,6 @@
 //! The forward product `Y = W·X + b·1ᵀ` (and the plain `A·B`).
 
-use super::{COLS, Tile, VEC_BYTES, cols, column, for_tiles_of};
+use super::{COLS, Tile, VEC_BYTES, cols, column, for_tiles_of, madd};
 use crate::scalar::Real;
 use nalgebra::{SMatrix, SVector};
 
@@ -40,6 +40,13 @@ pub fn affine<T: Real, const O: usize, const I: usize, const B: usize>(
     b: Option<&SVector<T, O>>,
 ) -> SMatrix<T, O, B> {
     let mut y = super::zeroed::<T, O, B>();
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(yf), Some(wf), Some(xf)) =
+        (super::cast_mut(&mut y), super::cast(w), super::cast(x))
+    {
+        super::f32x8::affine::<O, I, B>(yf, wf, xf, b.and_then(super::cast));
+        return y;
+    }
     if B == 1 && VEC_BYTES != 0 {
         // One sample: a matrix-vector product is a chain of I additions per
         // output; split it into P independent chains (see `Gemv`).
@@ -127,7 +134,7 @@ impl<T: Real, const O: usize, const I: usize> Tile for Affine<'_, T, O, I> {
             for (a, xj) in acc.iter_mut().zip(&xc) {
                 let xv = xj[k];
                 for (a, &w) in a.iter_mut().zip(wk) {
-                    *a += w * xv;
+                    *a = madd(w, xv, *a);
                 }
             }
         }
@@ -165,7 +172,7 @@ impl<T: Real, const O: usize, const I: usize> Affine<'_, T, O, I> {
             for (a, xj) in acc.iter_mut().zip(&xc) {
                 let xv = xj[k];
                 for (a, &w) in a.iter_mut().zip(wk) {
-                    *a += w * xv;
+                    *a = madd(w, xv, *a);
                 }
             }
         }
@@ -201,14 +208,14 @@ impl<T: Real, const O: usize, const I: usize> Tile for Gemv<'_, T, O, I> {
             for (p, a) in acc.iter_mut().enumerate() {
                 let xv = x[c * P + p];
                 for (a, &w) in a.iter_mut().zip(&w4[p * O + r0..p * O + r0 + R]) {
-                    *a += w * xv;
+                    *a = madd(w, xv, *a);
                 }
             }
         }
         for k in I / P * P..I {
             let wk = &self.w[k * O + r0..k * O + r0 + R];
             for (a, &w) in acc[k % P].iter_mut().zip(wk) {
-                *a += w * x[k];
+                *a = madd(w, x[k], *a);
             }
         }
         let y = &mut self.y[r0..r0 + R];

@@ -1,6 +1,6 @@
 //! The weight gradient `G += dY·Xᵀ`.
 
-use super::{Tile, for_tiles_of};
+use super::{Tile, for_tiles_of, madd};
 use crate::scalar::Real;
 use nalgebra::SMatrix;
 
@@ -25,6 +25,10 @@ pub fn matmul_tr_acc<T: Real, const M: usize, const K: usize, const N: usize>(
     a: &SMatrix<T, M, N>,
     b: &SMatrix<T, K, N>,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(gf), Some(af), Some(bf)) = (super::cast_mut(g), super::cast(a), super::cast(b)) {
+        return super::f32x8::matmul_tr_acc::<M, K, N>(gf, af, bf);
+    }
     if N == 1 && M > 0 {
         // One sample: G += a·bᵀ, a rank-one update. Blocks of 8 rows of `a`
         // stay in registers while G streams through once (a tile would load
@@ -36,14 +40,14 @@ pub fn matmul_tr_acc<T: Real, const M: usize, const K: usize, const N: usize>(
             let ar: [T; 8] = *a[r0..r0 + 8].first_chunk().expect("8 rows");
             for (gc, &bk) in g.as_mut_slice().chunks_exact_mut(M).zip(b) {
                 for (g, &a) in gc[r0..r0 + 8].iter_mut().zip(&ar) {
-                    *g += a * bk;
+                    *g = madd(a, bk, *g);
                 }
             }
         }
         if full < M {
             for (gc, &bk) in g.as_mut_slice().chunks_exact_mut(M).zip(b) {
                 for (g, &a) in gc[full..].iter_mut().zip(&a[full..]) {
-                    *g += a * bk;
+                    *g = madd(a, bk, *g);
                 }
             }
         }
@@ -76,7 +80,7 @@ impl<T: Real, const M: usize, const K: usize, const N: usize> Tile for MatmulTrA
             let (an, bn) = (&an[r0..r0 + R], &bn[c0..c0 + C]);
             for (a, &bv) in acc.iter_mut().zip(bn) {
                 for (a, &x) in a.iter_mut().zip(an) {
-                    *a += x * bv;
+                    *a = madd(x, bv, *a);
                 }
             }
         }

@@ -26,9 +26,18 @@
 //! `W`s are transposed instead, see Rounding). The loops have trip counts that are
 //! compile-time constants once the shapes are known, so the compiler keeps
 //! the accumulators in registers and vectorizes the lane loops for whatever
-//! the user's `-C target-cpu` / `-C target-feature` enables (AVX2, AVX-512,
-//! SSE2, NEON; scalar code on Cortex-M, with smaller tiles). There is no
-//! run-time dispatch and no `unsafe`.
+//! the user's `-C target-cpu` / `-C target-feature` enables (AVX2, SSE2,
+//! NEON; scalar code on Cortex-M, with smaller tiles). There is no run-time
+//! dispatch and no `unsafe`.
+//!
+//! On x86-64, `f32` takes its own path: the same three products written
+//! with explicit 8-lane vectors (`wide::f32x8`, the vector type simba's
+//! SIMD packs are built on), tiles of 16 rows × 6 columns (32 × 6 when
+//! AVX-512 gives 32 vector registers), and a fused multiply-add per vector
+//! per step when the target has FMA. Left to itself, the compiler turned
+//! the generic tiles into gathers and scatters under AVX-512 (the 4 → 16 → 3
+//! forward pass took 8× longer), and it never fuses a multiply with an add.
+//! On such targets the generic kernels use 256-bit vectors too.
 //!
 //! # Rounding
 //!
@@ -45,11 +54,19 @@
 //! * [`tr_matmul`] on SIMD targets with an `A` of at most 4096 elements
 //!   transposes `A` and adds in the order of `k`; otherwise it sums
 //!   `k ≡ l (mod L)` into lane `l` and adds the lanes by a fixed tree, with
-//!   `L` fixed per target (8 with AVX, 4 with SSE2 or NEON, 16 with AVX-512,
-//!   1 on scalar targets).
+//!   `L` fixed per target (8 with AVX, 4 with SSE2 or NEON, 1 on scalar
+//!   targets).
 //!
-//! Products and sums are separate IEEE operations (no fused multiply-add:
-//! stable `no_std` Rust cannot ask for a vectorizable one without `unsafe`).
+//! Whether a product and its sum are one rounding (a fused multiply-add) or
+//! two depends on the target and the scalar: on x86-64 with FMA (e.g.
+//! `-C target-cpu=native` on any x86-64 of the last ten years) `f32` and
+//! the SIMD packs fuse in [`affine`], [`matmul_tr_acc`] and the small-`A`
+//! [`tr_matmul`], so packs still match `f32` lane for lane; `f64`, the
+//! big-`A` dot products of [`tr_matmul`], and every product on other
+//! targets round twice (stable `no_std` Rust has no scalar fused
+//! multiply-add that is not a library call). So results differ in the last
+//! bits between a build with FMA and one without, never between a pack and
+//! its scalar.
 //!
 //! ```
 //! use nalgebra::{SMatrix, SVector};
@@ -64,6 +81,8 @@
 //! ```
 
 mod affine;
+#[cfg(target_arch = "x86_64")]
+mod f32x8;
 mod matmul_tr_acc;
 mod tr_matmul;
 
@@ -75,11 +94,10 @@ use crate::scalar::Real;
 use core::mem::size_of;
 use nalgebra::{SMatrix, SVector};
 
-/// Bytes of one SIMD register of the target the crate is compiled for
-/// (0: no SIMD unit, e.g. Cortex-M).
-const VEC_BYTES: usize = if cfg!(target_feature = "avx512f") {
-    64
-} else if cfg!(target_feature = "avx") {
+/// Bytes of one SIMD register the generic kernels use on the target the
+/// crate is compiled for (0: no SIMD unit, e.g. Cortex-M). 32 with AVX-512
+/// too: with 64 the compiler made gathers and scatters of the tiles.
+const VEC_BYTES: usize = if cfg!(target_feature = "avx") {
     32
 } else if cfg!(any(target_feature = "sse2", target_feature = "neon", target_feature = "simd128")) {
     16
@@ -271,4 +289,34 @@ fn zeroed<T: Real, const R: usize, const C: usize>() -> SMatrix<T, R, C> {
 #[inline(always)]
 fn column<T, const R: usize>(m: &[T], j: usize) -> &[T; R] {
     m[j * R..j * R + R].try_into().expect("R elements")
+}
+
+/// Whether products of SIMD packs are fused multiply-adds: on x86-64 with
+/// FMA, where the `f32` kernels ([`f32x8`]) fuse too, so a pack's lanes
+/// round like separate `f32` runs. `f32` and `f64` scalars in the generic
+/// kernels never fuse (a scalar `fma` without `std` is a library call).
+const FUSED_PACKS: bool = cfg!(all(target_arch = "x86_64", target_feature = "fma"));
+
+/// `c + a·b`, fused for SIMD packs where [`FUSED_PACKS`] says so.
+#[inline(always)]
+fn madd<T: Real>(a: T, b: T, c: T) -> T {
+    if FUSED_PACKS && T::LANES > 1 { a.simd_mul_add(b, c) } else { c + a * b }
+}
+
+/// The elements of `m` when `T` is `f32` (the [`f32x8`] kernels' type).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn cast<T: Real, const R: usize, const C: usize>(m: &SMatrix<T, R, C>) -> Option<&[f32]> {
+    let m: &dyn core::any::Any = m;
+    m.downcast_ref::<SMatrix<f32, R, C>>().map(|m| m.as_slice())
+}
+
+/// [`cast`] for a mutable matrix.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn cast_mut<T: Real, const R: usize, const C: usize>(
+    m: &mut SMatrix<T, R, C>,
+) -> Option<&mut [f32]> {
+    let m: &mut dyn core::any::Any = m;
+    m.downcast_mut::<SMatrix<f32, R, C>>().map(|m| m.as_mut_slice())
 }
