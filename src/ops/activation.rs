@@ -51,7 +51,14 @@ pub fn forward<T: Real, A: Activation<T>, const R: usize, const C: usize>(
     f: &A,
     z: &SMatrix<T, R, C>,
 ) -> SMatrix<T, R, C> {
-    z.map(|v| f.apply(v))
+    // A copy mapped in place over the flat slice: nalgebra's `map` goes
+    // through an element iterator and an uninitialized buffer, which the
+    // compiler does not vectorize.
+    let mut y = *z;
+    for v in y.as_mut_slice() {
+        *v = f.apply(*v);
+    }
+    y
 }
 
 /// `∂J/∂Z = dY ⊙ φ'(Z)`, given the forward output `Y` as the cache.
@@ -68,7 +75,11 @@ pub fn backward<T: Real, A: Activation<T>, const R: usize, const C: usize>(
     y: &SMatrix<T, R, C>,
     dy: &SMatrix<T, R, C>,
 ) -> SMatrix<T, R, C> {
-    y.zip_map(dy, |y, d| f.derivative(y) * d)
+    let mut dz = *dy;
+    for (d, &y) in dz.as_mut_slice().iter_mut().zip(y.as_slice()) {
+        *d = f.derivative(y) * *d;
+    }
+    dz
 }
 
 /// Rectified linear unit, `max(z, 0)`. Zero-sized.
