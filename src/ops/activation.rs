@@ -54,9 +54,9 @@ pub fn forward<T: Real, A: Activation<T>, const R: usize, const C: usize>(
     // A copy mapped in place over the flat slice: nalgebra's `map` goes
     // through an element iterator and an uninitialized buffer, which the
     // compiler does not vectorize.
-    let mut y = *z;
-    for v in y.as_mut_slice() {
-        *v = f.apply(*v);
+    let mut y = SMatrix::from_data(nalgebra::ArrayStorage([[T::zero(); R]; C]));
+    for (y, &z) in y.as_mut_slice().iter_mut().zip(z.as_slice()) {
+        *y = f.apply(z);
     }
     y
 }
@@ -75,9 +75,9 @@ pub fn backward<T: Real, A: Activation<T>, const R: usize, const C: usize>(
     y: &SMatrix<T, R, C>,
     dy: &SMatrix<T, R, C>,
 ) -> SMatrix<T, R, C> {
-    let mut dz = *dy;
-    for (d, &y) in dz.as_mut_slice().iter_mut().zip(y.as_slice()) {
-        *d = f.derivative(y) * *d;
+    let mut dz = SMatrix::from_data(nalgebra::ArrayStorage([[T::zero(); R]; C]));
+    for ((d, &y), &g) in dz.as_mut_slice().iter_mut().zip(y.as_slice()).zip(dy.as_slice()) {
+        *d = f.derivative(y) * g;
     }
     dz
 }
