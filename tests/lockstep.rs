@@ -7,9 +7,13 @@
 //! functions lane by lane: simba's wide types apply the scalar function to
 //! each lane) and the kernels add in an order that depends on the shapes and
 //! the target, not on the scalar type (see `stackprop::kernels`, Rounding).
-//! Neither uses fused multiply-add (simba's `simd_mul_add` is never called by
-//! the layers). If a future kernel broke this, the lanes would still agree
-//! within rounding; the test would then say which parameter first differs.
+//! On x86-64 `f32` goes through its own 8-lane kernels and packs through the
+//! generic ones; both add in the same order, and both fuse the multiply-adds
+//! exactly when the target has FMA, so this holds with and without
+//! `-C target-cpu=native` (`kernels_lanes_equal_f32` checks the three
+//! products alone on shapes that hit every tile and tail). If a future
+//! kernel broke this, the lanes would still agree within rounding; the test
+//! would then say which parameter first differs.
 //!
 //! Needs `--features simd`.
 
@@ -127,4 +131,66 @@ fn forward_lanes_equal_f32() {
         assert_eq!(yw.map(|v| v.extract(l)), m.forward(&x), "lane {l}");
         assert_eq!(yw1.map(|v| v.extract(l)), m.forward(&x1), "lane {l}, batch 1");
     }
+}
+
+/// The three products of a layer `O × I` at batch `N`, lane by lane against
+/// `f32`, bit for bit.
+fn kernels_lanes_equal<const O: usize, const I: usize, const N: usize>(seed: u64) {
+    use stackprop::kernels::{affine, matmul_tr_acc, tr_matmul};
+    let mut rng = Rng::new(seed);
+    let mut lanes = |n: usize| -> Vec<[f32; 8]> {
+        (0..n).map(|_| core::array::from_fn(|_| rng.range(-1.0, 1.0) as f32)).collect()
+    };
+    let (w, x, b, dy, g) = (lanes(O * I), lanes(I * N), lanes(O), lanes(O * N), lanes(O * I));
+    let wide = |v: &[[f32; 8]], e: usize| WideF32x8::from(v[e]);
+    let ww = SMatrix::<WideF32x8, O, I>::from_fn(|r, c| wide(&w, c * O + r));
+    let xw = SMatrix::<WideF32x8, I, N>::from_fn(|r, c| wide(&x, c * I + r));
+    let bw = SMatrix::<WideF32x8, O, 1>::from_fn(|r, _| wide(&b, r));
+    let dyw = SMatrix::<WideF32x8, O, N>::from_fn(|r, c| wide(&dy, c * O + r));
+    let mut gw = SMatrix::<WideF32x8, O, I>::from_fn(|r, c| wide(&g, c * O + r));
+    let yw = affine(&ww, &xw, Some(&bw));
+    let dxw = tr_matmul(&ww, &dyw);
+    matmul_tr_acc(&mut gw, &dyw, &xw);
+    for l in 0..8 {
+        let one = |v: &[[f32; 8]], e: usize| v[e][l];
+        let w1 = SMatrix::<f32, O, I>::from_fn(|r, c| one(&w, c * O + r));
+        let x1 = SMatrix::<f32, I, N>::from_fn(|r, c| one(&x, c * I + r));
+        let b1 = SMatrix::<f32, O, 1>::from_fn(|r, _| one(&b, r));
+        let dy1 = SMatrix::<f32, O, N>::from_fn(|r, c| one(&dy, c * O + r));
+        let mut g1 = SMatrix::<f32, O, I>::from_fn(|r, c| one(&g, c * O + r));
+        matmul_tr_acc(&mut g1, &dy1, &x1);
+        let shape = (O, I, N);
+        assert_eq!(
+            yw.map(|v| v.extract(l)),
+            affine(&w1, &x1, Some(&b1)),
+            "affine {shape:?} lane {l}"
+        );
+        assert_eq!(dxw.map(|v| v.extract(l)), tr_matmul(&w1, &dy1), "tr_matmul {shape:?} lane {l}");
+        assert_eq!(gw.map(|v| v.extract(l)), g1, "matmul_tr_acc {shape:?} lane {l}");
+    }
+}
+
+/// Shapes over the tiles (32 and 16 rows, 6 columns), their tails, batch 1
+/// (the split-sum and rank-one paths) and the packed inner blocks (> 128).
+/// On a 64 MiB thread: a debug build keeps the 128 KiB pack matrices (and
+/// copies of them) on the stack.
+#[test]
+fn kernels_lanes_equal_f32() {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(kernel_shapes)
+        .expect("spawn")
+        .join()
+        .expect("kernel shapes");
+}
+
+fn kernel_shapes() {
+    kernels_lanes_equal::<3, 16, 1>(1);
+    kernels_lanes_equal::<16, 4, 1>(2);
+    kernels_lanes_equal::<70, 9, 13>(3);
+    kernels_lanes_equal::<40, 33, 7>(4);
+    kernels_lanes_equal::<10, 64, 16>(5);
+    kernels_lanes_equal::<64, 64, 16>(6);
+    kernels_lanes_equal::<24, 130, 3>(7);
+    kernels_lanes_equal::<5, 7, 1>(8);
 }

@@ -187,10 +187,11 @@ impl<T: Real, const O: usize, const I: usize> Affine<'_, T, O, I> {
 const P: usize = 4;
 
 /// `y = W·x + b` for one sample on SIMD targets: output `o` sums the
-/// products of `k ≡ p (mod P)` in partial sum `p` (in the order of `k`),
-/// then `y[o] = b[o] + ((s₀ + s₁) + (s₂ + s₃))`. Four independent chains of
-/// additions instead of one: a batch-1 forward pass is bound by that
-/// chain's latency, not by the multiplications.
+/// products of `k ≡ p (mod P)` in partial sum `p` (in the order of `k`;
+/// `s₀` starts from `b[o]`, the others from 0), then
+/// `y[o] = (s₀ + s₁) + (s₂ + s₃)`. Four independent chains of additions
+/// instead of one, and the bias inside the first: a batch-1 forward pass
+/// is bound by these chains' latency, not by the multiplications.
 struct Gemv<'a, T, const O: usize, const I: usize> {
     y: &'a mut [T],
     w: &'a [T],
@@ -204,6 +205,9 @@ impl<T: Real, const O: usize, const I: usize> Tile for Gemv<'_, T, O, I> {
         assert!(r0 + R <= O);
         let x: &[T; I] = column(self.x, 0);
         let mut acc = [[T::zero(); R]; P];
+        if let Some(b) = self.b {
+            acc[0].copy_from_slice(&b[r0..r0 + R]);
+        }
         for (c, w4) in (0..I / P).zip(self.w.chunks_exact(O * P)) {
             for (p, a) in acc.iter_mut().enumerate() {
                 let xv = x[c * P + p];
@@ -220,11 +224,7 @@ impl<T: Real, const O: usize, const I: usize> Tile for Gemv<'_, T, O, I> {
         }
         let y = &mut self.y[r0..r0 + R];
         for (m, y) in y.iter_mut().enumerate() {
-            let s = (acc[0][m] + acc[1][m]) + (acc[2][m] + acc[3][m]);
-            *y = match self.b {
-                Some(b) => b[r0 + m] + s,
-                None => s,
-            };
+            *y = (acc[0][m] + acc[1][m]) + (acc[2][m] + acc[3][m]);
         }
     }
 }

@@ -200,8 +200,8 @@ impl<const O: usize, const I: usize> Tile for Affine<'_, O, I> {
 }
 
 /// `y = W·x + b` for one sample: row `o` sums `k ≡ p (mod P)` in partial
-/// sum `p`, then `y[o] = b[o] + ((s₀ + s₁) + (s₂ + s₃))`, as the generic
-/// kernel does.
+/// sum `p` (`s₀` starting from `b[o]`), then `y[o] = (s₀ + s₁) + (s₂ + s₃)`,
+/// as the generic kernel does.
 struct Gemv<'a, const O: usize, const I: usize> {
     y: &'a mut [f32],
     w: &'a [f32],
@@ -215,6 +215,10 @@ impl<const O: usize, const I: usize> Tile for Gemv<'_, O, I> {
         let rows = 8 * (RV - 1) + last;
         let x: &[f32; I] = self.x.try_into().expect("I rows");
         let mut acc = [[V::ZERO; RV]; P];
+        if let Some(b) = self.b {
+            let b = &b[r0..r0 + rows];
+            acc[0] = core::array::from_fn(|v| load(b, 8 * v, lanes(v, RV, last)));
+        }
         for (c, w4) in (0..I / P).zip(self.w.chunks_exact(O * P)) {
             for (p, a) in acc.iter_mut().enumerate() {
                 let xv = V::splat(x[c * P + p]);
@@ -235,12 +239,7 @@ impl<const O: usize, const I: usize> Tile for Gemv<'_, O, I> {
         let [a0, a1, a2, a3] = &acc;
         for (v, (((&s0, &s1), &s2), &s3)) in a0.iter().zip(a1).zip(a2).zip(a3).enumerate() {
             let n = lanes(v, RV, last);
-            let s = (s0 + s1) + (s2 + s3);
-            let s = match self.b {
-                Some(b) => load(&b[r0..r0 + rows], 8 * v, n) + s,
-                None => s,
-            };
-            store(y, 8 * v, n, s);
+            store(y, 8 * v, n, (s0 + s1) + (s2 + s3));
         }
     }
 }

@@ -49,8 +49,9 @@
 //!   add the products for one output element in the order of the shared
 //!   index, like the textbook loop (starting from the bias, or from `G`);
 //! * [`affine`] with one sample on SIMD targets sums `k ≡ p (mod 4)` in
-//!   partial sum `p` and returns `b + ((s₀ + s₁) + (s₂ + s₃))` (four
-//!   independent chains instead of one long one);
+//!   partial sum `p`, `s₀` starting from the bias, and returns
+//!   `(s₀ + s₁) + (s₂ + s₃)` (four independent chains instead of one long
+//!   one);
 //! * [`tr_matmul`] on SIMD targets with an `A` of at most 4096 elements
 //!   transposes `A` and adds in the order of `k`; otherwise it sums
 //!   `k ≡ l (mod L)` into lane `l` and adds the lanes by a fixed tree, with
