@@ -17,6 +17,11 @@
 //!   `∂J/∂θ` into `grads` (a value of the layer's own type) and returns
 //!   `∂J/∂x`. Accumulation makes gradient accumulation over micro-batches
 //!   free; clear `grads` with [`crate::Zeros::set_zero`] before a step.
+//! * `backward_into` and `backward_params_into` **write** `∂J/∂θ` into
+//!   `grads`, whatever they held. By default they zero `grads` and add;
+//!   [`crate::Linear`] overrides them to write its products directly, which
+//!   saves a pass over the gradient and a read of it (a training step uses
+//!   them: for a 784 → 256 layer that is 1.6 MB of memory traffic less).
 //! * Every intermediate value of a sequential model is stored once, in the
 //!   composite's cache: a layer never copies its own input.
 //!
@@ -48,7 +53,7 @@ use core::mem::size_of;
     note = "in a sequential model each layer's input must be the previous layer's output: \
             compare the rows of `{X}` (the previous layer's outputs) with this layer's input dimension"
 )]
-pub trait Layer<X>: Sized {
+pub trait Layer<X>: Sized + Zeros {
     /// The type of the output for input `X`.
     type Output: Zeros;
     /// What `forward_train` keeps for `backward` besides the input and the
@@ -94,5 +99,65 @@ pub trait Layer<X>: Sized {
         grads: &mut Self,
     ) {
         let _ = self.backward(x, y, cache, dy, grads);
+    }
+
+    /// Like [`Layer::backward`], but **writes** `∂J/∂θ` into `grads`
+    /// (overwriting whatever they held) instead of adding to it. The default
+    /// zeroes `grads` first; layers override it to write directly.
+    ///
+    /// ```
+    /// use nalgebra::SMatrix;
+    /// use stackprop::{Layer, Linear, Zeros};
+    /// let l = Linear::<f64, 2, 1>::from_fn(|_, i| i as f64, |_| 0.0);
+    /// let x = SMatrix::<f64, 2, 1>::new(1.0, 2.0);
+    /// let (y, dy) = (l.forward(&x), SMatrix::<f64, 1, 1>::new(1.0));
+    /// let mut added = Linear::zeros();
+    /// l.backward(&x, &y, &(), &dy, &mut added);
+    /// let mut written = Linear::from_fn(|_, _| 7.0, |_| 7.0); // stale values
+    /// l.backward_into(&x, &y, &(), &dy, &mut written);
+    /// assert_eq!(written, added);
+    /// ```
+    fn backward_into(
+        &self,
+        x: &X,
+        y: &Self::Output,
+        cache: &Self::Cache,
+        dy: &Self::Output,
+        grads: &mut Self,
+    ) -> X {
+        grads.set_zero();
+        self.backward(x, y, cache, dy, grads)
+    }
+
+    /// [`Layer::backward_params`] that writes `∂J/∂θ` into `grads` like
+    /// [`Layer::backward_into`]. [`crate::Trainer`] computes its gradient with
+    /// it.
+    ///
+    /// ```
+    /// use nalgebra::SMatrix;
+    /// use stackprop::{Layer, Linear, Relu, Seq, Zeros, seq};
+    /// type Net = Seq![Linear<f64, 2, 3>, Relu, Linear<f64, 3, 1>];
+    /// let net: Net = seq![Linear::from_fn(|o, i| (o + i) as f64 - 1.0, |_| 0.1), Relu,
+    ///                     Linear::from_fn(|_, i| i as f64, |_| 0.0)];
+    /// let x = SMatrix::<f64, 2, 4>::from_fn(|i, j| (i + j) as f64);
+    /// let mut cache = <Net as Layer<_>>::Cache::zeros();
+    /// let y = net.forward_train(&x, &mut cache);
+    /// let dy = SMatrix::repeat(1.0);
+    /// let mut added = Net::zeros();
+    /// net.backward_params(&x, &y, &cache, &dy, &mut added);
+    /// let mut written = net.clone(); // not zero
+    /// net.backward_params_into(&x, &y, &cache, &dy, &mut written);
+    /// assert_eq!(written, added);
+    /// ```
+    fn backward_params_into(
+        &self,
+        x: &X,
+        y: &Self::Output,
+        cache: &Self::Cache,
+        dy: &Self::Output,
+        grads: &mut Self,
+    ) {
+        grads.set_zero();
+        self.backward_params(x, y, cache, dy, grads);
     }
 }

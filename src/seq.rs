@@ -98,6 +98,32 @@ where
         let dh = self.1.backward(&cache.0, y, &cache.2, dy, &mut grads.1);
         self.0.backward_params(x, &cache.0, &cache.1, &dh, &mut grads.0)
     }
+
+    #[inline]
+    fn backward_into(
+        &self,
+        x: &X,
+        y: &Self::Output,
+        cache: &Self::Cache,
+        dy: &Self::Output,
+        grads: &mut Self,
+    ) -> X {
+        let dh = self.1.backward_into(&cache.0, y, &cache.2, dy, &mut grads.1);
+        self.0.backward_into(x, &cache.0, &cache.1, &dh, &mut grads.0)
+    }
+
+    #[inline]
+    fn backward_params_into(
+        &self,
+        x: &X,
+        y: &Self::Output,
+        cache: &Self::Cache,
+        dy: &Self::Output,
+        grads: &mut Self,
+    ) {
+        let dh = self.1.backward_into(&cache.0, y, &cache.2, dy, &mut grads.1);
+        self.0.backward_params_into(x, &cache.0, &cache.1, &dh, &mut grads.0)
+    }
 }
 
 const fn max(a: usize, b: usize) -> usize {

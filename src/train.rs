@@ -135,8 +135,8 @@ where
         if !is_finite(j) {
             return Err(Error::NonFinite { what: "loss" });
         }
-        self.grads.set_zero();
-        model.backward_params(x, &y, &self.cache, &self.dy, &mut self.grads);
+        // Writes the gradient over the last one (no zeroing pass).
+        model.backward_params_into(x, &y, &self.cache, &self.dy, &mut self.grads);
         if let Some(lambda) = self.l2 {
             l2::add_grad(model, &mut self.grads, lambda);
         }

@@ -396,11 +396,41 @@ fn dense<const I: usize, const O: usize, const B: usize>(
     let vg_terms = abs_dot(&vw, &g.weight) + abs_dot(&vb, &g.bias);
     adjoint_exact(jt.dot(&u), vg, abs_dot(&jt, &u).max(vg_terms))?;
 
+    writes_equal_adds(l, x, &u, &Linear { weight: vw, bias: vb })?;
+    writes_equal_adds(&nb, x, &u, &LinearNoBias { weight: vw })?;
+
     let mut g = LinearNoBias::zeros();
     let dx_nb = nb.backward(x, &nb.forward(x), &(), &u, &mut g);
     prop_assert_eq!(dx_nb, dx);
     let jt = vw * x;
     adjoint_exact(jt.dot(&u), vw.dot(&g.weight), abs_dot(&jt, &u).max(abs_dot(&vw, &g.weight)))
+}
+
+/// `backward_into` / `backward_params_into` over stale gradients (`stale`,
+/// any values) give bit for bit the parameter gradients that `backward` /
+/// `backward_params` add to zeroed ones, and the same input gradient.
+fn writes_equal_adds<L, X>(l: &L, x: &X, dy: &L::Output, stale: &L) -> Result<(), TestCaseError>
+where
+    L: Layer<X> + Params<f64> + Clone,
+    X: PartialEq + std::fmt::Debug,
+{
+    let bits = |g: &L| {
+        let mut v = vec![];
+        stackprop::params::for_each(g, |_, t| v.extend(t.iter().map(|x| x.to_bits())));
+        v
+    };
+    let mut cache = L::Cache::zeros();
+    let y = l.forward_train(x, &mut cache);
+    let (mut added, mut written) = (L::zeros(), stale.clone());
+    let dx_added = l.backward(x, &y, &cache, dy, &mut added);
+    let dx_written = l.backward_into(x, &y, &cache, dy, &mut written);
+    prop_assert_eq!(bits(&written), bits(&added));
+    prop_assert_eq!(dx_written, dx_added);
+    let (mut added, mut written) = (L::zeros(), stale.clone());
+    l.backward_params(x, &y, &cache, dy, &mut added);
+    l.backward_params_into(x, &y, &cache, dy, &mut written);
+    prop_assert_eq!(bits(&written), bits(&added));
+    Ok(())
 }
 
 type DenseCase<const I: usize, const O: usize, const B: usize> =
@@ -538,6 +568,10 @@ macro_rules! composition {
                 layer(&a.0, &a.1, s, &cfg)?;
                 layer(&b.0, &b.1, s, &cfg)?;
                 layer(&c.0, &c.1, s, &cfg)?;
+                let dy = |i: usize, j: usize| (i + 2 * j) as f64 * 0.3 - 0.5;
+                writes_equal_adds(&a.0, &a.1, &SMatrix::from_fn(dy), &a.0)?;
+                writes_equal_adds(&b.0, &b.1, &SMatrix::from_fn(dy), &b.0)?;
+                writes_equal_adds(&c.0, &c.1, &SMatrix::from_fn(dy), &c.0)?;
             }
         }
     };

@@ -81,6 +81,17 @@ macro_rules! shape_tests {
 
                 let mut g = g0m;
                 kernels::matmul_tr_acc(&mut g, &dym, &xm);
+                // Written over stale values = accumulated into zeros, bit for bit.
+                let mut fresh = g0m;
+                kernels::matmul_tr(&mut fresh, &dym, &xm);
+                let mut from_zero = SMatrix::<T, O, I>::zeros();
+                kernels::matmul_tr_acc(&mut from_zero, &dym, &xm);
+                assert!(fresh == from_zero, "matmul_tr != matmul_tr_acc from zero");
+                let mut bsum = bv;
+                kernels::row_sums(&mut bsum, &dym);
+                let mut bsum0 = SVector::<T, O>::zeros();
+                kernels::row_sums_acc(&mut bsum0, &dym);
+                assert!(bsum == bsum0, "row_sums != row_sums_acc from zero");
                 for o in 0..O {
                     for i in 0..I {
                         let (s, a) = dot(B, |j| f(dym[(o, j)]) * f(xm[(i, j)]));

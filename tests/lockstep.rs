@@ -136,7 +136,7 @@ fn forward_lanes_equal_f32() {
 /// The three products of a layer `O × I` at batch `N`, lane by lane against
 /// `f32`, bit for bit.
 fn kernels_lanes_equal<const O: usize, const I: usize, const N: usize>(seed: u64) {
-    use stackprop::kernels::{affine, matmul_tr_acc, tr_matmul};
+    use stackprop::kernels::{affine, matmul_tr, matmul_tr_acc, tr_matmul};
     let mut rng = Rng::new(seed);
     let mut lanes = |n: usize| -> Vec<[f32; 8]> {
         (0..n).map(|_| core::array::from_fn(|_| rng.range(-1.0, 1.0) as f32)).collect()
@@ -151,6 +151,8 @@ fn kernels_lanes_equal<const O: usize, const I: usize, const N: usize>(seed: u64
     let yw = affine(&ww, &xw, Some(&bw));
     let dxw = tr_matmul(&ww, &dyw);
     matmul_tr_acc(&mut gw, &dyw, &xw);
+    let mut hw = ww;
+    matmul_tr(&mut hw, &dyw, &xw);
     for l in 0..8 {
         let one = |v: &[[f32; 8]], e: usize| v[e][l];
         let w1 = SMatrix::<f32, O, I>::from_fn(|r, c| one(&w, c * O + r));
@@ -167,6 +169,9 @@ fn kernels_lanes_equal<const O: usize, const I: usize, const N: usize>(seed: u64
         );
         assert_eq!(dxw.map(|v| v.extract(l)), tr_matmul(&w1, &dy1), "tr_matmul {shape:?} lane {l}");
         assert_eq!(gw.map(|v| v.extract(l)), g1, "matmul_tr_acc {shape:?} lane {l}");
+        let mut h1 = w1;
+        matmul_tr(&mut h1, &dy1, &x1);
+        assert_eq!(hw.map(|v| v.extract(l)), h1, "matmul_tr {shape:?} lane {l}");
     }
 }
 

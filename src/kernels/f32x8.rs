@@ -247,35 +247,42 @@ impl<const O: usize, const I: usize> Tile for Gemv<'_, O, I> {
 /// `G += A·Bᵀ` for `A: M×N`, `B: K×N`, `G: M×K`: each element adds its
 /// products in the order of `n`, from its old value.
 #[inline]
-pub(super) fn matmul_tr_acc<const M: usize, const K: usize, const N: usize>(
+pub(super) fn matmul_tr_acc<const M: usize, const K: usize, const N: usize, const ADD: bool>(
     g: &mut [f32],
     a: &[f32],
     b: &[f32],
 ) {
     assert!(g.len() == M * K && a.len() == M * N && b.len() == K * N);
     if N == 1 {
-        let mut op = RankOne::<M, K> { g, a, b };
+        let mut op = RankOne::<M, K, ADD> { g, a, b };
         return for_tiles::<_, M, 1>(&mut op, true);
     }
-    let mut op = MatmulTrAcc::<M, K, N> { g, a, b };
+    let mut op = MatmulTrAcc::<M, K, N, ADD> { g, a, b };
     for_tiles::<_, M, K>(&mut op, false);
 }
 
-struct MatmulTrAcc<'a, const M: usize, const K: usize, const N: usize> {
+/// Tiles of `G (+)= A·Bᵀ`: from `G`'s old values when `ADD`, else from zero
+/// (`G` is not read).
+struct MatmulTrAcc<'a, const M: usize, const K: usize, const N: usize, const ADD: bool> {
     g: &'a mut [f32],
     a: &'a [f32],
     b: &'a [f32],
 }
 
-impl<const M: usize, const K: usize, const N: usize> Tile for MatmulTrAcc<'_, M, K, N> {
+impl<const M: usize, const K: usize, const N: usize, const ADD: bool> Tile
+    for MatmulTrAcc<'_, M, K, N, ADD>
+{
     /// `G[r0.., c0..] += Σ_n A[r0.., n]·B[c0.., n]ᵀ`, in the order of `n`.
     #[inline(always)]
     fn tile<const RV: usize, const C: usize>(&mut self, r0: usize, last: usize, c0: usize) {
         let rows = 8 * (RV - 1) + last;
-        let mut acc: [[V; RV]; C] = core::array::from_fn(|j| {
-            let col = &self.g[(c0 + j) * M + r0..(c0 + j) * M + r0 + rows];
-            core::array::from_fn(|v| load(col, 8 * v, lanes(v, RV, last)))
-        });
+        let mut acc: [[V; RV]; C] = [[V::ZERO; RV]; C];
+        if ADD {
+            acc = core::array::from_fn(|j| {
+                let col = &self.g[(c0 + j) * M + r0..(c0 + j) * M + r0 + rows];
+                core::array::from_fn(|v| load(col, 8 * v, lanes(v, RV, last)))
+            });
+        }
         for (_, (an, bn)) in (0..N).zip(self.a.chunks_exact(M).zip(self.b.chunks_exact(K))) {
             let (an, bn) = (&an[r0..r0 + rows], &bn[c0..c0 + C]);
             let av: [V; RV] = core::array::from_fn(|v| load(an, 8 * v, lanes(v, RV, last)));
@@ -295,15 +302,15 @@ impl<const M: usize, const K: usize, const N: usize> Tile for MatmulTrAcc<'_, M,
     }
 }
 
-/// `G += a·bᵀ` for one sample: a block of rows of `a` stays in registers
+/// `G (+)= a·bᵀ` for one sample: a block of rows of `a` stays in registers
 /// while `G` streams through once.
-struct RankOne<'a, const M: usize, const K: usize> {
+struct RankOne<'a, const M: usize, const K: usize, const ADD: bool> {
     g: &'a mut [f32],
     a: &'a [f32],
     b: &'a [f32],
 }
 
-impl<const M: usize, const K: usize> Tile for RankOne<'_, M, K> {
+impl<const M: usize, const K: usize, const ADD: bool> Tile for RankOne<'_, M, K, ADD> {
     #[inline(always)]
     fn tile<const RV: usize, const C: usize>(&mut self, r0: usize, last: usize, _c0: usize) {
         let rows = 8 * (RV - 1) + last;
@@ -314,7 +321,8 @@ impl<const M: usize, const K: usize> Tile for RankOne<'_, M, K> {
             let bv = V::splat(bk);
             for (v, &a) in av.iter().enumerate() {
                 let n = lanes(v, RV, last);
-                store(gc, 8 * v, n, a.mul_add(bv, load(gc, 8 * v, n)));
+                let old = if ADD { load(gc, 8 * v, n) } else { V::ZERO };
+                store(gc, 8 * v, n, a.mul_add(bv, old));
             }
         }
     }

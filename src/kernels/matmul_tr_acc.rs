@@ -25,10 +25,44 @@ pub fn matmul_tr_acc<T: Real, const M: usize, const K: usize, const N: usize>(
     a: &SMatrix<T, M, N>,
     b: &SMatrix<T, K, N>,
 ) {
+    product::<T, M, K, N, true>(g, a, b);
+}
+
+/// `G = A·Bᵀ` for `A: M×N`, `B: K×N`, `G: M×K`: [`matmul_tr_acc`] into a
+/// `G` whose old values are ignored (never read), bit for bit what
+/// [`matmul_tr_acc`] gives from a zeroed `G`. Writing the weight gradient
+/// this way saves zeroing it first and reading it back.
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// let a = SMatrix::<f32, 2, 3>::from_fn(|i, j| (i + j) as f32);
+/// let b = SMatrix::<f32, 4, 3>::from_fn(|i, j| (i * j) as f32);
+/// let mut g = SMatrix::<f32, 2, 4>::repeat(f32::NAN); // stale
+/// stackprop::kernels::matmul_tr(&mut g, &a, &b);
+/// assert_eq!(g, a * b.transpose());
+/// ```
+#[inline]
+pub fn matmul_tr<T: Real, const M: usize, const K: usize, const N: usize>(
+    g: &mut SMatrix<T, M, K>,
+    a: &SMatrix<T, M, N>,
+    b: &SMatrix<T, K, N>,
+) {
+    product::<T, M, K, N, false>(g, a, b);
+}
+
+/// `G (+)= A·Bᵀ`: adds to `G` when `ADD`, else starts from zero without
+/// reading `G`.
+#[inline(always)]
+fn product<T: Real, const M: usize, const K: usize, const N: usize, const ADD: bool>(
+    g: &mut SMatrix<T, M, K>,
+    a: &SMatrix<T, M, N>,
+    b: &SMatrix<T, K, N>,
+) {
     #[cfg(target_arch = "x86_64")]
     if let (Some(gf), Some(af), Some(bf)) = (super::cast_mut(g), super::cast(a), super::cast(b)) {
-        return super::f32x8::matmul_tr_acc::<M, K, N>(gf, af, bf);
+        return super::f32x8::matmul_tr_acc::<M, K, N, ADD>(gf, af, bf);
     }
+    let start = |g: T| if ADD { g } else { T::zero() };
     if N == 1 && M > 0 {
         // One sample: G += a·bᵀ, a rank-one update. Blocks of 8 rows of `a`
         // stay in registers while G streams through once (a tile would load
@@ -40,14 +74,14 @@ pub fn matmul_tr_acc<T: Real, const M: usize, const K: usize, const N: usize>(
             let ar: [T; 8] = *a[r0..r0 + 8].first_chunk().expect("8 rows");
             for (gc, &bk) in g.as_mut_slice().chunks_exact_mut(M).zip(b) {
                 for (g, &a) in gc[r0..r0 + 8].iter_mut().zip(&ar) {
-                    *g = madd(a, bk, *g);
+                    *g = madd(a, bk, start(*g));
                 }
             }
         }
         if full < M {
             for (gc, &bk) in g.as_mut_slice().chunks_exact_mut(M).zip(b) {
                 for (g, &a) in gc[full..].iter_mut().zip(&a[full..]) {
-                    *g = madd(a, bk, *g);
+                    *g = madd(a, bk, start(*g));
                 }
             }
         }
@@ -56,24 +90,28 @@ pub fn matmul_tr_acc<T: Real, const M: usize, const K: usize, const N: usize>(
     // Column blocks of G outer: the rows of B they need stay in cache while
     // the tiles walk down G's (contiguous) columns.
     let mut op =
-        MatmulTrAcc::<T, M, K, N> { g: g.as_mut_slice(), a: a.as_slice(), b: b.as_slice() };
+        MatmulTrAcc::<T, M, K, N, ADD> { g: g.as_mut_slice(), a: a.as_slice(), b: b.as_slice() };
     for_tiles_of::<T, _, M, K>(&mut op, false);
 }
 
-struct MatmulTrAcc<'a, T, const M: usize, const K: usize, const N: usize> {
+struct MatmulTrAcc<'a, T, const M: usize, const K: usize, const N: usize, const ADD: bool> {
     g: &'a mut [T],
     a: &'a [T],
     b: &'a [T],
 }
 
-impl<T: Real, const M: usize, const K: usize, const N: usize> Tile for MatmulTrAcc<'_, T, M, K, N> {
+impl<T: Real, const M: usize, const K: usize, const N: usize, const ADD: bool> Tile
+    for MatmulTrAcc<'_, T, M, K, N, ADD>
+{
     /// `G[r0.., c0..] += A[r0.., :]·B[c0.., :]ᵀ` for an `R × C` tile.
     #[inline]
     fn tile<const R: usize, const C: usize>(&mut self, r0: usize, c0: usize) {
         assert!(r0 + R <= M && c0 + C <= K);
         let mut acc = [[T::zero(); R]; C];
-        for (j, a) in acc.iter_mut().enumerate() {
-            a.copy_from_slice(&self.g[(c0 + j) * M + r0..(c0 + j) * M + r0 + R]);
+        if ADD {
+            for (j, a) in acc.iter_mut().enumerate() {
+                a.copy_from_slice(&self.g[(c0 + j) * M + r0..(c0 + j) * M + r0 + R]);
+            }
         }
         let cols = self.a.chunks_exact(M).zip(self.b.chunks_exact(K));
         for (_, (an, bn)) in (0..N).zip(cols) {

@@ -5,9 +5,11 @@
 //!
 //! * [`affine`]: `Y = W·X + b·1ᵀ` (forward),
 //! * [`tr_matmul`]: `Wᵀ·dY` (input gradient),
-//! * [`matmul_tr_acc`]: `G += dY·Xᵀ` (weight gradient, accumulated),
+//! * [`matmul_tr_acc`]: `G += dY·Xᵀ` (weight gradient, accumulated), and
+//!   [`matmul_tr`], the same written over `G` (not read),
 //!
-//! plus the general [`matmul`] and [`row_sums_acc`] (bias gradient).
+//! plus the general [`matmul`], and [`row_sums_acc`] / [`row_sums`] (bias
+//! gradient).
 //! Nothing allocates, and a big matrix is never copied or transposed: a
 //! 784 × 256 layer needs no stack beyond its output and an 8 KiB block.
 //!
@@ -88,7 +90,7 @@ mod matmul_tr_acc;
 mod tr_matmul;
 
 pub use affine::{affine, matmul};
-pub use matmul_tr_acc::matmul_tr_acc;
+pub use matmul_tr_acc::{matmul_tr, matmul_tr_acc};
 pub use tr_matmul::tr_matmul;
 
 use crate::scalar::Real;
@@ -256,6 +258,25 @@ fn for_tiles_of<T, Op: Tile, const M: usize, const N: usize>(op: &mut Op, rows_o
         5..=8 => for_tiles::<Op, M, N, ROWS_8, COLS>(op, rows_outer),
         _ => for_tiles::<Op, M, N, ROWS_PACK, COLS>(op, rows_outer),
     }
+}
+
+/// `v = A·1` (the row sums of `A: M×N`), written over `v`'s old values:
+/// [`row_sums_acc`] from zero.
+///
+/// ```
+/// use nalgebra::{SMatrix, SVector};
+/// let a = SMatrix::<f32, 2, 3>::from_fn(|i, j| (i * 3 + j) as f32);
+/// let mut v = SVector::<f32, 2>::repeat(f32::NAN);
+/// stackprop::kernels::row_sums(&mut v, &a);
+/// assert_eq!(v, SVector::<f32, 2>::new(3.0, 12.0));
+/// ```
+#[inline]
+pub fn row_sums<T: Real, const M: usize, const N: usize>(
+    v: &mut SVector<T, M>,
+    a: &SMatrix<T, M, N>,
+) {
+    v.as_mut_slice().fill(T::zero());
+    row_sums_acc(v, a);
 }
 
 /// `v += A·1` (the row sums of `A: M×N`, the bias gradient), accumulated.

@@ -211,4 +211,32 @@ impl<T: Real, const I: usize, const O: usize, const B: usize> Layer<SMatrix<T, I
         kernels::matmul_tr_acc(&mut grads.weight, dy, x);
         kernels::row_sums_acc(&mut grads.bias, dy);
     }
+
+    #[inline]
+    fn backward_into(
+        &self,
+        x: &SMatrix<T, I, B>,
+        y: &SMatrix<T, O, B>,
+        cache: &(),
+        dy: &SMatrix<T, O, B>,
+        grads: &mut Self,
+    ) -> SMatrix<T, I, B> {
+        self.backward_params_into(x, y, cache, dy, grads);
+        kernels::tr_matmul(&self.weight, dy)
+    }
+
+    /// Writes `dY·Xᵀ` and `dY·1` over `grads` ([`kernels::matmul_tr`]), so
+    /// the weight gradient is neither zeroed first nor read.
+    #[inline]
+    fn backward_params_into(
+        &self,
+        x: &SMatrix<T, I, B>,
+        _y: &SMatrix<T, O, B>,
+        _cache: &(),
+        dy: &SMatrix<T, O, B>,
+        grads: &mut Self,
+    ) {
+        kernels::matmul_tr(&mut grads.weight, dy, x);
+        kernels::row_sums(&mut grads.bias, dy);
+    }
 }
