@@ -52,7 +52,7 @@ pub fn matmul_tr<T: Real, const M: usize, const K: usize, const N: usize>(
 
 /// `G (+)= A·Bᵀ`: adds to `G` when `ADD`, else starts from zero without
 /// reading `G`.
-#[inline(always)]
+#[inline]
 fn product<T: Real, const M: usize, const K: usize, const N: usize, const ADD: bool>(
     g: &mut SMatrix<T, M, K>,
     a: &SMatrix<T, M, N>,
