@@ -37,13 +37,16 @@ pub fn tr_matmul<T: Real, const K: usize, const M: usize, const N: usize>(
     if VEC_BYTES != 0 && K * M <= SMALL {
         // Small A: transposing it costs less than the dot products'
         // reductions (which dominate for short columns).
-        let mut at = super::zeroed::<T, M, K>();
         #[cfg(target_arch = "x86_64")]
-        if let (Some(tf), Some(af)) = (super::cast_mut(&mut at), super::cast(a)) {
-            super::f32x8::transpose::<K, M>(tf, af);
-            return super::affine(&at, b, None);
+        {
+            // `f32`: 8 × 8 blocks through vector registers.
+            let mut at = super::zeroed::<T, M, K>();
+            if let (Some(tf), Some(af)) = (super::cast_mut(&mut at), super::cast(a)) {
+                super::f32x8::transpose::<K, M>(tf, af);
+                return super::affine(&at, b, None);
+            }
         }
-        at = SMatrix::<T, M, K>::from_fn(|m, k| a[(k, m)]);
+        let at = SMatrix::<T, M, K>::from_fn(|m, k| a[(k, m)]);
         return super::affine(&at, b, None);
     }
     let mut z = super::zeroed::<T, M, N>();
