@@ -44,7 +44,7 @@ pub fn affine<T: Real, const O: usize, const I: usize, const B: usize>(
     if let (Some(yf), Some(wf), Some(xf)) =
         (super::cast_mut(&mut y), super::cast(w), super::cast(x))
     {
-        super::f32x8::affine::<O, I, B>(yf, wf, xf, b.and_then(super::cast));
+        super::f32v::affine::<O, I, B>(yf, wf, xf, b.and_then(super::cast));
         return y;
     }
     if B == 1 && VEC_BYTES != 0 {

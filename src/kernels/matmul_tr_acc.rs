@@ -60,7 +60,7 @@ fn product<T: Real, const M: usize, const K: usize, const N: usize, const ADD: b
 ) {
     #[cfg(target_arch = "x86_64")]
     if let (Some(gf), Some(af), Some(bf)) = (super::cast_mut(g), super::cast(a), super::cast(b)) {
-        return super::f32x8::matmul_tr_acc::<M, K, N, ADD>(gf, af, bf);
+        return super::f32v::matmul_tr_acc::<M, K, N, ADD>(gf, af, bf);
     }
     let start = |g: T| if ADD { g } else { T::zero() };
     if N == 1 && M > 0 {

@@ -85,7 +85,7 @@
 
 mod affine;
 #[cfg(target_arch = "x86_64")]
-mod f32x8;
+mod f32v;
 mod matmul_tr_acc;
 mod tr_matmul;
 

@@ -42,7 +42,7 @@ pub fn tr_matmul<T: Real, const K: usize, const M: usize, const N: usize>(
             // `f32`: 8 × 8 blocks through vector registers.
             let mut at = super::zeroed::<T, M, K>();
             if let (Some(tf), Some(af)) = (super::cast_mut(&mut at), super::cast(a)) {
-                super::f32x8::transpose::<K, M>(tf, af);
+                super::f32v::transpose::<K, M>(tf, af);
                 return super::affine(&at, b, None);
             }
         }

@@ -1,0 +1,462 @@
+//! `f32` products on x86-64 over explicit vectors ([`wide::f32x16`] when
+//! the target has AVX-512, else [`wide::f32x8`]), with fused multiply-adds
+//! when the target has FMA.
+//!
+//! The generic kernels leave vectorization to the compiler, which does well
+//! with AVX2 but, given AVX-512, turned some tiles into gathers and
+//! scatters (w1 forward 8× slower), and can never fuse a multiply with an
+//! add. These kernels spell the vectors out: a tile of `RV` vectors of
+//! rows (`L` rows each; the last may hold fewer) by `C` columns of the
+//! result lives in registers, one multiply-add per vector per step of the
+//! shared dimension. Products are added in the same order as the generic
+//! kernels (see the [Rounding](super#rounding) section), whatever the
+//! vector width, so SIMD packs, which go through the generic kernels with
+//! the same fusing rule, stay bit-identical lane by lane.
+//!
+//! `wide` picks the instructions from the target features the crate is
+//! compiled with (`vfmadd231ps` on zmm with AVX-512, on ymm with AVX +
+//! FMA, separate multiply and add with AVX only, pairs of SSE registers on
+//! the x86-64 baseline); there is no run-time dispatch. 512-bit vectors
+//! pay where the core has two 512-bit FMA units (twice the 256-bit
+//! throughput on the Xeon this was measured on) and cost nothing where it
+//! splits them in halves (Zen 4).
+
+/// Vectors of rows in a full tile: 2 (32 rows of 16 lanes with AVX-512,
+/// 16 of 8 lanes otherwise).
+const MRV: usize = 2;
+/// Columns in a full tile: 12 with AVX-512 (24 accumulators of its 32
+/// registers), 6 with AVX (12 of 16), 3 on the SSE baseline (where one
+/// 8-lane vector takes two registers).
+const NR: usize = if cfg!(target_feature = "avx512f") {
+    12
+} else if cfg!(target_feature = "avx") {
+    6
+} else {
+    3
+};
+/// Independent partial sums of a matrix-vector product (as the generic
+/// kernel's `P`).
+const P: usize = 4;
+
+/// A vector of `L` lanes of `f32`: [`wide::f32x16`] (with AVX-512 only)
+/// or [`wide::f32x8`].
+trait Vector: Copy {
+    /// Lanes.
+    const L: usize;
+    const ZERO: Self;
+    fn splat(x: f32) -> Self;
+    /// `n ≤ L` values of `s` from `at` in the low lanes, zeros above.
+    fn load(s: &[f32], at: usize, n: usize) -> Self;
+    /// Stores the low `n ≤ L` lanes at `s[at..]`.
+    fn store(self, s: &mut [f32], at: usize, n: usize);
+    /// `self·a + b`, fused when the target has FMA.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    fn add(self, b: Self) -> Self;
+}
+
+macro_rules! vector {
+    ($v:ty, $l:literal) => {
+        impl Vector for $v {
+            const L: usize = $l;
+            const ZERO: Self = <$v>::ZERO;
+            #[inline(always)]
+            fn splat(x: f32) -> Self {
+                <$v>::splat(x)
+            }
+            #[inline(always)]
+            fn load(s: &[f32], at: usize, n: usize) -> Self {
+                if n == $l {
+                    <$v>::new(*s[at..at + $l].first_chunk::<$l>().expect("L lanes"))
+                } else {
+                    let mut a = [0.0f32; $l];
+                    a[..n].copy_from_slice(&s[at..at + n]);
+                    <$v>::new(a)
+                }
+            }
+            #[inline(always)]
+            fn store(self, s: &mut [f32], at: usize, n: usize) {
+                let a = self.to_array();
+                s[at..at + n].copy_from_slice(&a[..n]);
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                <$v>::mul_add(self, a, b)
+            }
+            #[inline(always)]
+            fn add(self, b: Self) -> Self {
+                self + b
+            }
+        }
+    };
+}
+vector!(wide::f32x8, 8);
+#[cfg(target_feature = "avx512f")]
+vector!(wide::f32x16, 16);
+
+/// Runs `f::<V>()` with the widest vector that suits `m` rows: 16 lanes
+/// with AVX-512 for `m ≥ 16`, else 8 (fewer rows would leave most of a
+/// 16-lane vector empty).
+macro_rules! by_width {
+    ($m:expr, $f:ident::<$($g:tt),*>($($arg:expr),*)) => {{
+        #[cfg(target_feature = "avx512f")]
+        if $m >= 32 {
+            return $f::<wide::f32x16, $($g),*>($($arg),*);
+        }
+        $f::<wide::f32x8, $($g),*>($($arg),*)
+    }};
+}
+
+/// Lanes used by vector `v` of a tile of `rv` vectors whose last vector has
+/// `last` lanes.
+#[inline(always)]
+fn lanes<V: Vector>(v: usize, rv: usize, last: usize) -> usize {
+    if v + 1 == rv { last } else { V::L }
+}
+
+/// Runs `$f` with the const `$c` set to the `rem < NR` columns left after
+/// the full tiles (nothing when `rem = 0`).
+macro_rules! rest_cols {
+    ($rem:expr, |$c:ident| $f:expr) => {
+        match $rem {
+            0 => {}
+            1 => {
+                const $c: usize = 1;
+                $f
+            }
+            2 => {
+                const $c: usize = 2;
+                $f
+            }
+            3 => {
+                const $c: usize = 3;
+                $f
+            }
+            4 => {
+                const $c: usize = 4;
+                $f
+            }
+            5 => {
+                const $c: usize = 5;
+                $f
+            }
+            6 => {
+                const $c: usize = 6;
+                $f
+            }
+            7 => {
+                const $c: usize = 7;
+                $f
+            }
+            8 => {
+                const $c: usize = 8;
+                $f
+            }
+            9 => {
+                const $c: usize = 9;
+                $f
+            }
+            10 => {
+                const $c: usize = 10;
+                $f
+            }
+            _ => {
+                const $c: usize = 11;
+                $f
+            }
+        }
+    };
+}
+
+/// One register tile: `RV` vectors of rows at `r0` (the last with `last`
+/// lanes) by `C` columns at `c0`.
+trait Tile {
+    fn tile<V: Vector, const RV: usize, const C: usize>(
+        &mut self,
+        r0: usize,
+        last: usize,
+        c0: usize,
+    );
+}
+
+/// Runs the tiles of an `M × N` result, row blocks outer (`rows_outer`) or
+/// column blocks outer.
+#[inline(always)]
+fn for_tiles<V: Vector, Op: Tile, const M: usize, const N: usize>(op: &mut Op, rows_outer: bool) {
+    let mr = MRV * V::L;
+    if rows_outer {
+        let mut r0 = 0;
+        while r0 + mr <= M {
+            cols::<V, Op, MRV, N>(op, r0, V::L);
+            r0 += mr;
+        }
+        rest_rows::<V>(M - r0, |rv, last| match rv {
+            1 => cols::<V, Op, 1, N>(op, r0, last),
+            _ => cols::<V, Op, 2, N>(op, r0, last),
+        });
+    } else {
+        let mut c0 = 0;
+        while c0 + NR <= N {
+            rows::<V, Op, M, NR>(op, c0);
+            c0 += NR;
+        }
+        rest_cols!(const { N % NR }, |C| rows::<V, Op, M, C>(op, c0));
+    }
+}
+
+/// Calls `f(rv, last)` for the `rem < MRV·L` rows left after the full
+/// tiles: `rv` vectors, the last with `last` lanes (nothing when `rem = 0`).
+#[inline(always)]
+fn rest_rows<V: Vector>(rem: usize, f: impl FnOnce(usize, usize)) {
+    if rem > 0 {
+        let rv = rem.div_ceil(V::L);
+        f(rv, rem - V::L * (rv - 1));
+    }
+}
+
+/// All tiles of the row block at `r0` (`RV` vectors), across `N` columns.
+#[inline(always)]
+fn cols<V: Vector, Op: Tile, const RV: usize, const N: usize>(op: &mut Op, r0: usize, last: usize) {
+    let mut c0 = 0;
+    while c0 + NR <= N {
+        op.tile::<V, RV, NR>(r0, last, c0);
+        c0 += NR;
+    }
+    rest_cols!(const { N % NR }, |C| op.tile::<V, RV, C>(r0, last, c0));
+}
+
+/// All tiles of the column block at `c0` (`C` columns), down `M` rows.
+#[inline(always)]
+fn rows<V: Vector, Op: Tile, const M: usize, const C: usize>(op: &mut Op, c0: usize) {
+    let mr = MRV * V::L;
+    let mut r0 = 0;
+    while r0 + mr <= M {
+        op.tile::<V, MRV, C>(r0, V::L, c0);
+        r0 += mr;
+    }
+    rest_rows::<V>(M - r0, |rv, last| match rv {
+        1 => op.tile::<V, 1, C>(r0, last, c0),
+        _ => op.tile::<V, 2, C>(r0, last, c0),
+    });
+}
+
+/// `RV` vectors from `s[at..]`, the last with `last` lanes.
+#[inline(always)]
+fn load_rows<V: Vector, const RV: usize>(s: &[f32], at: usize, last: usize) -> [V; RV] {
+    core::array::from_fn(|v| V::load(s, at + V::L * v, lanes::<V>(v, RV, last)))
+}
+
+/// Stores the `RV` vectors of `x` at `s[at..]`, the last with `last` lanes.
+#[inline(always)]
+fn store_rows<V: Vector, const RV: usize>(s: &mut [f32], at: usize, last: usize, x: &[V; RV]) {
+    for (v, &x) in x.iter().enumerate() {
+        x.store(s, at + V::L * v, lanes::<V>(v, RV, last));
+    }
+}
+
+/// `Y = W·X + b·1ᵀ` for `W: O×I`, `X: I×B` (column-major slices).
+#[inline]
+pub(super) fn affine<const O: usize, const I: usize, const B: usize>(
+    y: &mut [f32],
+    w: &[f32],
+    x: &[f32],
+    b: Option<&[f32]>,
+) {
+    assert!(y.len() == O * B && w.len() == O * I && x.len() == I * B);
+    assert!(b.is_none_or(|b| b.len() == O));
+    if B == 1 {
+        let mut op = Gemv::<O, I> { y, w, x, b };
+        return by_width!(O, for_tiles::<_, O, 1>(&mut op, true));
+    }
+    let mut op = Affine::<O, I> { y, w, x, b };
+    by_width!(O, for_tiles::<_, O, B>(&mut op, true))
+}
+
+struct Affine<'a, const O: usize, const I: usize> {
+    y: &'a mut [f32],
+    w: &'a [f32],
+    x: &'a [f32],
+    b: Option<&'a [f32]>,
+}
+
+impl<const O: usize, const I: usize> Tile for Affine<'_, O, I> {
+    /// `Y[r0.., c0..] = b + Σ_k W[r0.., k]·X[k, c0..]`, in the order of `k`.
+    #[inline(always)]
+    fn tile<V: Vector, const RV: usize, const C: usize>(
+        &mut self,
+        r0: usize,
+        last: usize,
+        c0: usize,
+    ) {
+        let mut acc = [[V::ZERO; RV]; C];
+        if let Some(b) = self.b {
+            acc = [load_rows::<V, RV>(b, r0, last); C];
+        }
+        let xc: [&[f32; I]; C] = core::array::from_fn(|j| {
+            self.x[(c0 + j) * I..(c0 + j + 1) * I].try_into().expect("I rows")
+        });
+        for (k, wk) in (0..I).zip(self.w.chunks_exact(O)) {
+            let wv = load_rows::<V, RV>(wk, r0, last);
+            for (a, xj) in acc.iter_mut().zip(&xc) {
+                let xv = V::splat(xj[k]);
+                for (a, &w) in a.iter_mut().zip(&wv) {
+                    *a = w.mul_add(xv, *a);
+                }
+            }
+        }
+        for (j, a) in acc.iter().enumerate() {
+            store_rows(self.y, (c0 + j) * O + r0, last, a);
+        }
+    }
+}
+
+/// `y = W·x + b` for one sample: row `o` sums `k ≡ p (mod P)` in partial
+/// sum `p` (`s₀` starting from `b[o]`), then `y[o] = (s₀ + s₁) + (s₂ + s₃)`,
+/// as the generic kernel does.
+struct Gemv<'a, const O: usize, const I: usize> {
+    y: &'a mut [f32],
+    w: &'a [f32],
+    x: &'a [f32],
+    b: Option<&'a [f32]>,
+}
+
+impl<const O: usize, const I: usize> Tile for Gemv<'_, O, I> {
+    #[inline(always)]
+    fn tile<V: Vector, const RV: usize, const C: usize>(
+        &mut self,
+        r0: usize,
+        last: usize,
+        _c0: usize,
+    ) {
+        let x: &[f32; I] = self.x.try_into().expect("I rows");
+        let mut acc = [[V::ZERO; RV]; P];
+        if let Some(b) = self.b {
+            acc[0] = load_rows::<V, RV>(b, r0, last);
+        }
+        for (c, w4) in (0..I / P).zip(self.w.chunks_exact(O * P)) {
+            for (p, a) in acc.iter_mut().enumerate() {
+                let xv = V::splat(x[c * P + p]);
+                let wv = load_rows::<V, RV>(w4, p * O + r0, last);
+                for (a, &w) in a.iter_mut().zip(&wv) {
+                    *a = w.mul_add(xv, *a);
+                }
+            }
+        }
+        for (k, &xk) in x.iter().enumerate().skip(I / P * P) {
+            let wv = load_rows::<V, RV>(self.w, k * O + r0, last);
+            let xv = V::splat(xk);
+            for (a, &w) in acc[k % P].iter_mut().zip(&wv) {
+                *a = w.mul_add(xv, *a);
+            }
+        }
+        let [a0, a1, a2, a3] = &acc;
+        let y: [V; RV] = core::array::from_fn(|v| (a0[v].add(a1[v])).add(a2[v].add(a3[v])));
+        store_rows(self.y, r0, last, &y);
+    }
+}
+
+/// `G += A·Bᵀ` for `A: M×N`, `B: K×N`, `G: M×K`: each element adds its
+/// products in the order of `n`, from its old value.
+#[inline]
+pub(super) fn matmul_tr_acc<const M: usize, const K: usize, const N: usize, const ADD: bool>(
+    g: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+) {
+    assert!(g.len() == M * K && a.len() == M * N && b.len() == K * N);
+    if N == 1 {
+        let mut op = RankOne::<M, K, ADD> { g, a, b };
+        return by_width!(M, for_tiles::<_, M, 1>(&mut op, true));
+    }
+    let mut op = MatmulTrAcc::<M, K, N, ADD> { g, a, b };
+    by_width!(M, for_tiles::<_, M, K>(&mut op, false))
+}
+
+/// Tiles of `G (+)= A·Bᵀ`: from `G`'s old values when `ADD`, else from zero
+/// (`G` is not read).
+struct MatmulTrAcc<'a, const M: usize, const K: usize, const N: usize, const ADD: bool> {
+    g: &'a mut [f32],
+    a: &'a [f32],
+    b: &'a [f32],
+}
+
+impl<const M: usize, const K: usize, const N: usize, const ADD: bool> Tile
+    for MatmulTrAcc<'_, M, K, N, ADD>
+{
+    /// `G[r0.., c0..] += Σ_n A[r0.., n]·B[c0.., n]ᵀ`, in the order of `n`.
+    #[inline(always)]
+    fn tile<V: Vector, const RV: usize, const C: usize>(
+        &mut self,
+        r0: usize,
+        last: usize,
+        c0: usize,
+    ) {
+        let mut acc: [[V; RV]; C] = [[V::ZERO; RV]; C];
+        if ADD {
+            acc = core::array::from_fn(|j| load_rows::<V, RV>(self.g, (c0 + j) * M + r0, last));
+        }
+        for (_, (an, bn)) in (0..N).zip(self.a.chunks_exact(M).zip(self.b.chunks_exact(K))) {
+            let av = load_rows::<V, RV>(an, r0, last);
+            for (a, &bv) in acc.iter_mut().zip(&bn[c0..c0 + C]) {
+                let bv = V::splat(bv);
+                for (a, &x) in a.iter_mut().zip(&av) {
+                    *a = x.mul_add(bv, *a);
+                }
+            }
+        }
+        for (j, a) in acc.iter().enumerate() {
+            store_rows(self.g, (c0 + j) * M + r0, last, a);
+        }
+    }
+}
+
+/// `G (+)= a·bᵀ` for one sample: a block of rows of `a` stays in registers
+/// while `G` streams through once.
+struct RankOne<'a, const M: usize, const K: usize, const ADD: bool> {
+    g: &'a mut [f32],
+    a: &'a [f32],
+    b: &'a [f32],
+}
+
+impl<const M: usize, const K: usize, const ADD: bool> Tile for RankOne<'_, M, K, ADD> {
+    #[inline(always)]
+    fn tile<V: Vector, const RV: usize, const C: usize>(
+        &mut self,
+        r0: usize,
+        last: usize,
+        _c0: usize,
+    ) {
+        let av = load_rows::<V, RV>(self.a, r0, last);
+        for (gc, &bk) in self.g.chunks_exact_mut(M).zip(self.b) {
+            let bv = V::splat(bk);
+            let old = if ADD { load_rows::<V, RV>(gc, r0, last) } else { [V::ZERO; RV] };
+            let new: [V; RV] = core::array::from_fn(|v| av[v].mul_add(bv, old[v]));
+            store_rows(gc, r0, last, &new);
+        }
+    }
+}
+
+/// `Aᵀ` of `A: K×M` into `at: M×K` (column-major), in 8 × 8 blocks.
+#[inline]
+pub(super) fn transpose<const K: usize, const M: usize>(at: &mut [f32], a: &[f32]) {
+    use wide::f32x8;
+    assert!(at.len() == K * M && a.len() == K * M);
+    let (k8, m8) = (K / 8 * 8, M / 8 * 8);
+    for m0 in (0..m8).step_by(8) {
+        for k0 in (0..k8).step_by(8) {
+            let rows: [f32x8; 8] = core::array::from_fn(|i| {
+                let at = (m0 + i) * K + k0;
+                f32x8::new(*a[at..at + 8].first_chunk::<8>().expect("8 lanes"))
+            });
+            for (j, r) in f32x8::transpose(rows).into_iter().enumerate() {
+                let to = (k0 + j) * M + m0;
+                at[to..to + 8].copy_from_slice(&r.to_array());
+            }
+        }
+    }
+    for m in 0..M {
+        let from = if m < m8 { k8 } else { 0 };
+        for k in from..K {
+            at[k * M + m] = a[m * K + k];
+        }
+    }
+}
