@@ -21,19 +21,24 @@
 //! throughput on the Xeon this was measured on) and cost nothing where it
 //! splits them in halves (Zen 4).
 
-/// Vectors of rows in a full tile: 2 (32 rows of 16 lanes with AVX-512,
-/// 16 of 8 lanes otherwise).
-const MRV: usize = 2;
-/// Columns in a full tile: 12 with AVX-512 (24 accumulators of its 32
-/// registers), 6 with AVX (12 of 16), 3 on the SSE baseline (where one
-/// 8-lane vector takes two registers).
-const NR: usize = if cfg!(target_feature = "avx512f") {
-    12
+/// Register tiles (vectors of rows, columns) of the products with many
+/// samples; each holds `MRV·NR` accumulators. With AVX-512 (32 registers):
+/// 2 × 12 for `W·X` and 4 × 6 for `A·Bᵀ` (measured best on a Xeon: each was
+/// 10–15 % slower with the other's shape). With AVX (16 registers): 2 × 6.
+/// On the SSE baseline, where one 8-lane vector takes two registers: 2 × 3.
+const AFFINE_TILE: (usize, usize) = if cfg!(target_feature = "avx512f") {
+    (2, 12)
 } else if cfg!(target_feature = "avx") {
-    6
+    (2, 6)
 } else {
-    3
+    (2, 3)
 };
+/// See [`AFFINE_TILE`].
+const OUTER_TILE: (usize, usize) =
+    if cfg!(target_feature = "avx512f") { (4, 6) } else { AFFINE_TILE };
+/// Vectors of rows of a matrix-vector product's tile (times `P` partial
+/// sums) and of a rank-one update's.
+const MRV1: usize = 2;
 /// Independent partial sums of a matrix-vector product (as the generic
 /// kernel's `P`).
 const P: usize = 4;
@@ -113,6 +118,35 @@ fn lanes<V: Vector>(v: usize, rv: usize, last: usize) -> usize {
     if v + 1 == rv { last } else { V::L }
 }
 
+/// Runs `$f` with the const `$rv` set to the vectors and `$last` to the
+/// lanes of the last vector for the `M mod (MRV·L)` rows left after the
+/// full tiles (nothing when there are none).
+macro_rules! rest_rows {
+    ($v:ty, $m:expr, $mrv:expr, |$rv:ident, $last:ident| $f:expr) => {{
+        let rem = $m % ($mrv * <$v>::L);
+        let $last = rem - (rem.max(1) - 1) / <$v>::L * <$v>::L;
+        match const { ($m % ($mrv * <$v>::L)).div_ceil(<$v>::L) } {
+            0 => {}
+            1 => {
+                const $rv: usize = 1;
+                $f
+            }
+            2 => {
+                const $rv: usize = 2;
+                $f
+            }
+            3 => {
+                const $rv: usize = 3;
+                $f
+            }
+            _ => {
+                const $rv: usize = 4;
+                $f
+            }
+        }
+    }};
+}
+
 /// Runs `$f` with the const `$c` set to the `rem < NR` columns left after
 /// the full tiles (nothing when `rem = 0`).
 macro_rules! rest_cols {
@@ -178,44 +212,43 @@ trait Tile {
     );
 }
 
-/// Runs the tiles of an `M × N` result, row blocks outer (`rows_outer`) or
-/// column blocks outer.
+/// Runs the tiles (`MRV` vectors of rows by `NR` columns) of an `M × N`
+/// result, row blocks outer (`rows_outer`) or column blocks outer.
 #[inline(always)]
-fn for_tiles<V: Vector, Op: Tile, const M: usize, const N: usize>(op: &mut Op, rows_outer: bool) {
-    let mr = MRV * V::L;
+fn for_tiles<V, Op, const M: usize, const N: usize, const MRV: usize, const NR: usize>(
+    op: &mut Op,
+    rows_outer: bool,
+) where
+    V: Vector,
+    Op: Tile,
+{
     if rows_outer {
         let mut r0 = 0;
-        while r0 + mr <= M {
-            cols::<V, Op, MRV, N>(op, r0, V::L);
-            r0 += mr;
+        while r0 + MRV * V::L <= M {
+            cols::<V, Op, N, MRV, NR>(op, r0, V::L);
+            r0 += MRV * V::L;
         }
-        rest_rows::<V>(M - r0, |rv, last| match rv {
-            1 => cols::<V, Op, 1, N>(op, r0, last),
-            _ => cols::<V, Op, 2, N>(op, r0, last),
-        });
+        rest_rows!(V, M, MRV, |RV, last| cols::<V, Op, N, RV, NR>(op, r0, last));
     } else {
         let mut c0 = 0;
         while c0 + NR <= N {
-            rows::<V, Op, M, NR>(op, c0);
+            rows::<V, Op, M, NR, MRV>(op, c0);
             c0 += NR;
         }
-        rest_cols!(const { N % NR }, |C| rows::<V, Op, M, C>(op, c0));
-    }
-}
-
-/// Calls `f(rv, last)` for the `rem < MRV·L` rows left after the full
-/// tiles: `rv` vectors, the last with `last` lanes (nothing when `rem = 0`).
-#[inline(always)]
-fn rest_rows<V: Vector>(rem: usize, f: impl FnOnce(usize, usize)) {
-    if rem > 0 {
-        let rv = rem.div_ceil(V::L);
-        f(rv, rem - V::L * (rv - 1));
+        rest_cols!(const { N % NR }, |C| rows::<V, Op, M, C, MRV>(op, c0));
     }
 }
 
 /// All tiles of the row block at `r0` (`RV` vectors), across `N` columns.
 #[inline(always)]
-fn cols<V: Vector, Op: Tile, const RV: usize, const N: usize>(op: &mut Op, r0: usize, last: usize) {
+fn cols<V, Op, const N: usize, const RV: usize, const NR: usize>(
+    op: &mut Op,
+    r0: usize,
+    last: usize,
+) where
+    V: Vector,
+    Op: Tile,
+{
     let mut c0 = 0;
     while c0 + NR <= N {
         op.tile::<V, RV, NR>(r0, last, c0);
@@ -226,17 +259,17 @@ fn cols<V: Vector, Op: Tile, const RV: usize, const N: usize>(op: &mut Op, r0: u
 
 /// All tiles of the column block at `c0` (`C` columns), down `M` rows.
 #[inline(always)]
-fn rows<V: Vector, Op: Tile, const M: usize, const C: usize>(op: &mut Op, c0: usize) {
-    let mr = MRV * V::L;
+fn rows<V, Op, const M: usize, const C: usize, const MRV: usize>(op: &mut Op, c0: usize)
+where
+    V: Vector,
+    Op: Tile,
+{
     let mut r0 = 0;
-    while r0 + mr <= M {
+    while r0 + MRV * V::L <= M {
         op.tile::<V, MRV, C>(r0, V::L, c0);
-        r0 += mr;
+        r0 += MRV * V::L;
     }
-    rest_rows::<V>(M - r0, |rv, last| match rv {
-        1 => op.tile::<V, 1, C>(r0, last, c0),
-        _ => op.tile::<V, 2, C>(r0, last, c0),
-    });
+    rest_rows!(V, M, MRV, |RV, last| op.tile::<V, RV, C>(r0, last, c0));
 }
 
 /// `RV` vectors from `s[at..]`, the last with `last` lanes.
@@ -265,10 +298,10 @@ pub(super) fn affine<const O: usize, const I: usize, const B: usize>(
     assert!(b.is_none_or(|b| b.len() == O));
     if B == 1 {
         let mut op = Gemv::<O, I> { y, w, x, b };
-        return by_width!(O, for_tiles::<_, O, 1>(&mut op, true));
+        return by_width!(O, for_tiles::<_, O, 1, MRV1, 1>(&mut op, true));
     }
     let mut op = Affine::<O, I> { y, w, x, b };
-    by_width!(O, for_tiles::<_, O, B>(&mut op, true))
+    by_width!(O, for_tiles::<_, O, B, { AFFINE_TILE.0 }, { AFFINE_TILE.1 }>(&mut op, true))
 }
 
 struct Affine<'a, const O: usize, const I: usize> {
@@ -365,10 +398,10 @@ pub(super) fn matmul_tr_acc<const M: usize, const K: usize, const N: usize, cons
     assert!(g.len() == M * K && a.len() == M * N && b.len() == K * N);
     if N == 1 {
         let mut op = RankOne::<M, K, ADD> { g, a, b };
-        return by_width!(M, for_tiles::<_, M, 1>(&mut op, true));
+        return by_width!(M, for_tiles::<_, M, 1, MRV1, 1>(&mut op, true));
     }
     let mut op = MatmulTrAcc::<M, K, N, ADD> { g, a, b };
-    by_width!(M, for_tiles::<_, M, K>(&mut op, false))
+    by_width!(M, for_tiles::<_, M, K, { OUTER_TILE.0 }, { OUTER_TILE.1 }>(&mut op, false))
 }
 
 /// Tiles of `G (+)= A·Bᵀ`: from `G`'s old values when `ADD`, else from zero
