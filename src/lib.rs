@@ -41,6 +41,7 @@ pub mod kernels;
 pub mod layer;
 pub mod layers;
 pub mod loss;
+pub mod math;
 pub mod memory;
 pub mod metrics;
 pub mod ops;
