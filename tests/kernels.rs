@@ -147,6 +147,13 @@ shape_tests! {
     s2x300x1: 2, 300, 1;
     s24x5x7: 24, 5, 7;
     s70x9x13: 70, 9, 13;
+    // 16-lane paths under AVX-512 (32 rows or more): partial tiles of 2
+    // and 3 vectors, a last vector of 1 or 2 lanes, column remainders of
+    // 1, 2 and 4 for 12-column tiles; gemv and rank-one with 16 lanes.
+    s96x20x14: 96, 20, 14;
+    s81x12x25: 81, 12, 25;
+    s48x40x1: 48, 40, 1;
+    s50x7x1: 50, 7, 1;
 }
 
 /// The W2 layer (`784 → 256`, 800 KB of weights; the packed path of

@@ -198,4 +198,6 @@ fn kernel_shapes() {
     kernels_lanes_equal::<64, 64, 16>(6);
     kernels_lanes_equal::<24, 130, 3>(7);
     kernels_lanes_equal::<5, 7, 1>(8);
+    kernels_lanes_equal::<81, 12, 25>(9);
+    kernels_lanes_equal::<50, 7, 1>(10);
 }
