@@ -130,7 +130,7 @@ pub trait Layer<X>: Sized + Zeros {
     }
 
     /// [`Layer::backward_params`] that writes `∂J/∂θ` into `grads` like
-    /// [`Layer::backward_into`]. [`crate::Trainer`] computes its gradient with
+    /// [`Layer::backward_into`]. [`crate::train::Trainer`] computes its gradient with
     /// it.
     ///
     /// ```

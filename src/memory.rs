@@ -370,7 +370,7 @@ impl<M: Layer<X>, X, O: Optimizer<M>, L: Loss<M::Output>> Footprint<M, X, O, L> 
 /// `budget`, if `need > budget`. The engine of
 /// [`assert_fits!`](crate::assert_fits); usable directly in a `const _`.
 ///
-/// `what` should read as "`<network>` to <do something>".
+/// `what` should read as "`<network>` to &lt;do something&gt;".
 ///
 /// ```
 /// use nalgebra::SMatrix;

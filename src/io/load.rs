@@ -117,7 +117,7 @@ impl Header {
 /// file's integrity ([`Header::read`]: magic, lengths, version, checksums),
 /// then its fit to the model (scalar type, layer count, each layer,
 /// parameter count), then that every parameter is finite. On any error
-/// `model` is left as it was. A file written by [`super::save`] loads back
+/// `model` is left as it was. A file written by [`super::save()`] loads back
 /// bit-exactly.
 ///
 /// ```

@@ -1,9 +1,9 @@
 //! Weights to and from bytes: a validated, documented weight-file format,
 //! and import of PyTorch weights from `.safetensors` files ([`torch`]).
 //!
-//! [`save`] writes a model into a caller's `&mut [u8]` (no allocation) and
+//! [`save()`] writes a model into a caller's `&mut [u8]` (no allocation) and
 //! returns the bytes written; [`file_size`] is the exact size as a `const
-//! fn`, so the buffer can be an array sized at compile time. [`load`] checks
+//! fn`, so the buffer can be an array sized at compile time. [`load()`] checks
 //! a file completely — integrity, then fit to the model, then finiteness —
 //! before it writes a single parameter, so the model is unchanged on any
 //! [`LoadError`]. A round trip is bit-exact. Models are any [`Arch`] +
@@ -71,7 +71,7 @@
 //! header is intact but whose length is wrong is reported as truncated or
 //! as having trailing bytes.
 //!
-//! [`load`] checks, in order: magic; at least a header's bytes; version;
+//! [`load()`] checks, in order: magic; at least a header's bytes; version;
 //! header checksum; reserved header bytes; scalar-type code; the length the
 //! header implies against the file's length; the file checksum; then against
 //! the model: scalar type, layer count, each layer (kind, dimensions, slope;

@@ -32,11 +32,13 @@
 //! NEON; scalar code on Cortex-M, with smaller tiles). There is no run-time
 //! dispatch and no `unsafe`.
 //!
-//! On x86-64, `f32` takes its own path: the same three products written
-//! with explicit 8-lane vectors (`wide::f32x8`, the vector type simba's
-//! SIMD packs are built on), tiles of 16 rows × 6 columns (32 × 6 when
-//! AVX-512 gives 32 vector registers), and a fused multiply-add per vector
-//! per step when the target has FMA. Left to itself, the compiler turned
+//! On x86-64, `f32` takes its own path (`src/kernels/f32v.rs`): the same three products
+//! written with explicit vectors (`wide`, the crate simba's SIMD packs are
+//! built on): 16 lanes (`wide::f32x16`) with AVX-512 for products of 32
+//! rows or more, else 8 (`wide::f32x8`); register tiles of 2 vectors × 12
+//! columns for `W·X` and 4 × 6 for `A·Bᵀ` with AVX-512's 32 registers, 2 × 6
+//! with AVX's 16; and a fused multiply-add per vector per step when the
+//! target has FMA. Left to itself, the compiler turned
 //! the generic tiles into gathers and scatters under AVX-512 (the 4 → 16 → 3
 //! forward pass took 8× longer), and it never fuses a multiply with an add.
 //! On such targets the generic kernels use 256-bit vectors too.
@@ -314,7 +316,7 @@ fn column<T, const R: usize>(m: &[T], j: usize) -> &[T; R] {
 }
 
 /// Whether products of SIMD packs are fused multiply-adds: on x86-64 with
-/// FMA, where the `f32` kernels ([`f32x8`]) fuse too, so a pack's lanes
+/// FMA, where the `f32` kernels ([`f32v`]) fuse too, so a pack's lanes
 /// round like separate `f32` runs. `f32` and `f64` scalars in the generic
 /// kernels never fuse (a scalar `fma` without `std` is a library call).
 const FUSED_PACKS: bool = cfg!(all(target_arch = "x86_64", target_feature = "fma"));
@@ -325,7 +327,7 @@ fn madd<T: Real>(a: T, b: T, c: T) -> T {
     if FUSED_PACKS && T::LANES > 1 { a.simd_mul_add(b, c) } else { c + a * b }
 }
 
-/// The elements of `m` when `T` is `f32` (the [`f32x8`] kernels' type).
+/// The elements of `m` when `T` is `f32` (the [`f32v`] kernels' type).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn cast<T: Real, const R: usize, const C: usize>(m: &SMatrix<T, R, C>) -> Option<&[f32]> {
