@@ -36,6 +36,11 @@ const AFFINE_TILE: (usize, usize) = if cfg!(target_feature = "avx512f") {
 /// See [`AFFINE_TILE`].
 const OUTER_TILE: (usize, usize) =
     if cfg!(target_feature = "avx512f") { (4, 6) } else { AFFINE_TILE };
+// `rest_cols!` and `rest_rows!` have arms for up to 11 columns and 4
+// vectors left over.
+const _: () = assert!(AFFINE_TILE.1 <= 12 && OUTER_TILE.1 <= 12);
+const _: () = assert!(AFFINE_TILE.0 <= 4 && OUTER_TILE.0 <= 4 && MRV1 <= 4);
+
 /// Vectors of rows of a matrix-vector product's tile (times `P` partial
 /// sums) and of a rank-one update's.
 const MRV1: usize = 2;
