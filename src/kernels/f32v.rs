@@ -332,7 +332,7 @@ impl<const O: usize, const I: usize> Tile for Affine<'_, O, I> {
         let xc: [&[f32; I]; C] = core::array::from_fn(|j| {
             self.x[(c0 + j) * I..(c0 + j + 1) * I].try_into().expect("I rows")
         });
-        for (k, wk) in (0..I).zip(self.w.chunks_exact(O)) {
+        let step = |acc: &mut [[V; RV]; C], k: usize, wk: &[f32]| {
             let wv = load_rows::<V, RV>(wk, r0, last);
             for (a, xj) in acc.iter_mut().zip(&xc) {
                 let xv = V::splat(xj[k]);
@@ -340,6 +340,16 @@ impl<const O: usize, const I: usize> Tile for Affine<'_, O, I> {
                     *a = w.mul_add(xv, *a);
                 }
             }
+        };
+        // Two steps of `k` per iteration (the loop's own instructions were
+        // a tenth of the body); each element still adds in the order of `k`.
+        let mut pairs = self.w.chunks_exact(2 * O);
+        for (k, w2) in (0..I / 2).map(|k| 2 * k).zip(&mut pairs) {
+            step(&mut acc, k, &w2[..O]);
+            step(&mut acc, k + 1, &w2[O..]);
+        }
+        if I % 2 == 1 {
+            step(&mut acc, I - 1, pairs.remainder());
         }
         for (j, a) in acc.iter().enumerate() {
             store_rows(self.y, (c0 + j) * O + r0, last, a);
