@@ -160,4 +160,66 @@ pub trait Layer<X>: Sized + Zeros {
         grads.set_zero();
         self.backward_params(x, y, cache, dy, grads);
     }
+
+    /// [`Layer::backward_into`] that also says whether every gradient it
+    /// wrote into `grads` is known to be finite: `true` when the layer
+    /// watched the values it wrote (the `f32` weight gradients of
+    /// [`crate::Linear`] on x86-64) or has no parameters, `false` when it
+    /// does not know. [`crate::train::Trainer::step`] skips its own finite
+    /// check of the gradient when the whole network says `true`. The
+    /// default says `false`; a layer may override it only with an answer
+    /// that is never `true` for a non-finite gradient.
+    ///
+    /// ```
+    /// use nalgebra::SMatrix;
+    /// use stackprop::{Layer, Linear, Relu, Zeros};
+    /// let l = Linear::<f32, 2, 1>::from_fn(|_, i| i as f32, |_| 0.0);
+    /// let x = SMatrix::<f32, 2, 3>::from_fn(|i, j| (i + j) as f32);
+    /// let (y, dy) = (l.forward(&x), SMatrix::<f32, 1, 3>::repeat(1.0));
+    /// let mut g = Linear::zeros();
+    /// let (dx, known) = l.backward_into_checked(&x, &y, &(), &dy, &mut g);
+    /// assert_eq!(dx, l.backward_into(&x, &y, &(), &dy, &mut Linear::zeros()));
+    /// assert!(!known || g.weight.iter().chain(g.bias.iter()).all(|v| v.is_finite()));
+    /// // No parameters, nothing to doubt:
+    /// let (_, known) = Relu.backward_into_checked(&y, &y, &(), &dy, &mut Relu);
+    /// assert!(known);
+    /// ```
+    fn backward_into_checked(
+        &self,
+        x: &X,
+        y: &Self::Output,
+        cache: &Self::Cache,
+        dy: &Self::Output,
+        grads: &mut Self,
+    ) -> (X, bool) {
+        (self.backward_into(x, y, cache, dy, grads), false)
+    }
+
+    /// [`Layer::backward_params_into`] that also says whether every
+    /// gradient it wrote is known to be finite, as
+    /// [`Layer::backward_into_checked`] does. The default says `false`.
+    ///
+    /// ```
+    /// use nalgebra::SMatrix;
+    /// use stackprop::{Layer, Linear, Zeros};
+    /// let l = Linear::<f32, 2, 1>::from_fn(|_, _| 1.0, |_| 0.0);
+    /// let x = SMatrix::<f32, 2, 2>::new(f32::MAX, f32::MAX, 1.0, 1.0); // row 0 = (MAX, MAX)
+    /// let (y, dy) = (l.forward(&x), SMatrix::<f32, 1, 2>::repeat(1.0));
+    /// let mut g = Linear::zeros();
+    /// // f32::MAX + f32::MAX overflows: the gradient is not finite, and
+    /// // never reported as known finite.
+    /// assert!(!l.backward_params_into_checked(&x, &y, &(), &dy, &mut g));
+    /// assert!(g.weight.iter().any(|v| v.is_infinite()));
+    /// ```
+    fn backward_params_into_checked(
+        &self,
+        x: &X,
+        y: &Self::Output,
+        cache: &Self::Cache,
+        dy: &Self::Output,
+        grads: &mut Self,
+    ) -> bool {
+        self.backward_params_into(x, y, cache, dy, grads);
+        false
+    }
 }

@@ -35,6 +35,7 @@ pub mod arch;
 pub mod data;
 pub mod error;
 pub mod export;
+mod finite;
 pub mod gradcheck;
 pub mod io;
 pub mod kernels;

@@ -124,6 +124,36 @@ where
         let dh = self.1.backward_into(&cache.0, y, &cache.2, dy, &mut grads.1);
         self.0.backward_params_into(x, &cache.0, &cache.1, &dh, &mut grads.0)
     }
+
+    /// Known finite when both layers' gradients are.
+    #[inline]
+    fn backward_into_checked(
+        &self,
+        x: &X,
+        y: &Self::Output,
+        cache: &Self::Cache,
+        dy: &Self::Output,
+        grads: &mut Self,
+    ) -> (X, bool) {
+        let (dh, k1) = self.1.backward_into_checked(&cache.0, y, &cache.2, dy, &mut grads.1);
+        let (dx, k0) = self.0.backward_into_checked(x, &cache.0, &cache.1, &dh, &mut grads.0);
+        (dx, k0 && k1)
+    }
+
+    /// Known finite when both layers' gradients are.
+    #[inline]
+    fn backward_params_into_checked(
+        &self,
+        x: &X,
+        y: &Self::Output,
+        cache: &Self::Cache,
+        dy: &Self::Output,
+        grads: &mut Self,
+    ) -> bool {
+        let (dh, k1) = self.1.backward_into_checked(&cache.0, y, &cache.2, dy, &mut grads.1);
+        let k0 = self.0.backward_params_into_checked(x, &cache.0, &cache.1, &dh, &mut grads.0);
+        k0 && k1
+    }
 }
 
 const fn max(a: usize, b: usize) -> usize {

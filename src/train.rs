@@ -21,6 +21,7 @@
 
 use crate::data::{Batches, Dataset, Targets};
 use crate::error::Error;
+use crate::finite::all_finite;
 use crate::layer::Layer;
 use crate::loss::{Loss, l2};
 use crate::optim::Optimizer;
@@ -127,6 +128,22 @@ where
     where
         L: Loss<M::Output, Scalar = T>,
     {
+        self.gradient_checked(model, loss, x, t).map(|(j, _)| j)
+    }
+
+    /// [`Trainer::gradient`], and whether the network knows the gradient
+    /// is finite ([`Layer::backward_params_into_checked`]; never with an
+    /// L2 term, which is added after).
+    fn gradient_checked<L>(
+        &mut self,
+        model: &M,
+        loss: &L,
+        x: &X,
+        t: &L::Target,
+    ) -> Result<(T, bool), Error>
+    where
+        L: Loss<M::Output, Scalar = T>,
+    {
         let y = model.forward_train(x, &mut self.cache);
         let mut j = loss.loss_grad(&y, t, &mut self.dy)?;
         if let Some(lambda) = self.l2 {
@@ -136,11 +153,13 @@ where
             return Err(Error::NonFinite { what: "loss" });
         }
         // Writes the gradient over the last one (no zeroing pass).
-        model.backward_params_into(x, &y, &self.cache, &self.dy, &mut self.grads);
+        let known =
+            model.backward_params_into_checked(x, &y, &self.cache, &self.dy, &mut self.grads);
         if let Some(lambda) = self.l2 {
             l2::add_grad(model, &mut self.grads, lambda);
+            return Ok((j, false));
         }
-        Ok(j)
+        Ok((j, known))
     }
 
     /// One training step: [`Trainer::gradient`], then the optimizer's
@@ -152,11 +171,13 @@ where
     where
         L: Loss<M::Output, Scalar = T>,
     {
-        let j = self.gradient(model, loss, x, t)?;
-        let mut finite = true;
-        params::for_each(&self.grads, |_, g| finite &= all_finite(g));
-        if !finite {
-            return Err(Error::NonFinite { what: "gradient" });
+        let (j, known_finite) = self.gradient_checked(model, loss, x, t)?;
+        if !known_finite {
+            let mut finite = true;
+            params::for_each(&self.grads, |_, g| finite &= all_finite(g));
+            if !finite {
+                return Err(Error::NonFinite { what: "gradient" });
+            }
         }
         self.optimizer.update(model, &self.grads, &mut self.state);
         Ok(j)
@@ -274,68 +295,4 @@ where
         }
     }
     Ok(Fit { last, reached_target: false })
-}
-
-/// Whether every value of `xs` is finite, without a branch per element, in
-/// the form each target runs fastest (both forms are tested everywhere):
-/// on x86-64 [`all_finite_cmp`], elsewhere [`all_finite_sum`].
-fn all_finite<T: Real>(xs: &[T]) -> bool {
-    if cfg!(target_arch = "x86_64") { all_finite_cmp(xs) } else { all_finite_sum(xs) }
-}
-
-/// `x − x` is `0` for a finite `x` and NaN for ±∞ or NaN: an AND of
-/// comparisons, with no chain of floating-point additions. On x86-64 with
-/// AVX-512 the sums below made the check of W1's 131 parameters cost
-/// 15 ns of a 131 ns step.
-#[allow(clippy::eq_op, reason = "x − x is the finiteness test")]
-fn all_finite_cmp<T: Real>(xs: &[T]) -> bool {
-    let mut ok = true;
-    for &x in xs {
-        ok &= (x - x).simd_eq(T::zero()).all();
-    }
-    ok
-}
-
-/// `x·0` is `0` for a finite `x` and NaN for ±∞ or NaN, and NaN survives
-/// any sum: eight independent partial sums. Two instructions per element on
-/// a Cortex-M4F, where a comparison costs five (it moves the FPU's flags).
-fn all_finite_sum<T: Real>(xs: &[T]) -> bool {
-    let mut acc = [T::zero(); 8];
-    let mut chunks = xs.chunks_exact(8);
-    for c in &mut chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a += x * T::zero();
-        }
-    }
-    for (a, &x) in acc.iter_mut().zip(chunks.remainder()) {
-        *a += x * T::zero();
-    }
-    is_finite(acc.iter().fold(T::zero(), |s, &a| s + a))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{all_finite, all_finite_cmp, all_finite_sum};
-
-    #[test]
-    fn all_finite_finds_any_bad_value_anywhere() {
-        check(all_finite);
-        check(all_finite_cmp);
-        check(all_finite_sum);
-    }
-
-    fn check(all_finite: fn(&[f32]) -> bool) {
-        for n in [0usize, 1, 7, 8, 9, 17, 64] {
-            let mut xs = [1.5f32; 64];
-            assert!(all_finite(&xs[..n]));
-            for i in 0..n {
-                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-                    xs[i] = bad;
-                    assert!(!all_finite(&xs[..n]), "n={n} i={i} {bad}");
-                    xs[i] = f32::MAX;
-                    assert!(all_finite(&xs[..n]));
-                }
-            }
-        }
-    }
 }

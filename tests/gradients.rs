@@ -406,9 +406,10 @@ fn dense<const I: usize, const O: usize, const B: usize>(
     adjoint_exact(jt.dot(&u), vw.dot(&g.weight), abs_dot(&jt, &u).max(abs_dot(&vw, &g.weight)))
 }
 
-/// `backward_into` / `backward_params_into` over stale gradients (`stale`,
-/// any values) give bit for bit the parameter gradients that `backward` /
-/// `backward_params` add to zeroed ones, and the same input gradient.
+/// `backward_into` / `backward_params_into` (and their `_checked`
+/// variants) over stale gradients (`stale`, any values) give bit for bit
+/// the parameter gradients that `backward` / `backward_params` add to
+/// zeroed ones, and the same input gradient.
 fn writes_equal_adds<L, X>(l: &L, x: &X, dy: &L::Output, stale: &L) -> Result<(), TestCaseError>
 where
     L: Layer<X> + Params<f64> + Clone,
@@ -425,11 +426,23 @@ where
     let dx_added = l.backward(x, &y, &cache, dy, &mut added);
     let dx_written = l.backward_into(x, &y, &cache, dy, &mut written);
     prop_assert_eq!(bits(&written), bits(&added));
-    prop_assert_eq!(dx_written, dx_added);
+    prop_assert_eq!(&dx_written, &dx_added);
     let (mut added, mut written) = (L::zeros(), stale.clone());
     l.backward_params(x, &y, &cache, dy, &mut added);
     l.backward_params_into(x, &y, &cache, dy, &mut written);
     prop_assert_eq!(bits(&written), bits(&added));
+    // The checked variants write the same, and never claim "known finite"
+    // for a gradient that is not.
+    let finite = |g: &L| bits(g).iter().all(|&b| f64::from_bits(b).is_finite());
+    let mut checked = stale.clone();
+    let (dx_checked, known) = l.backward_into_checked(x, &y, &cache, dy, &mut checked);
+    prop_assert_eq!(bits(&checked), bits(&added));
+    prop_assert_eq!(dx_checked, dx_added);
+    prop_assert!(!known || finite(&checked));
+    let mut checked = stale.clone();
+    let known = l.backward_params_into_checked(x, &y, &cache, dy, &mut checked);
+    prop_assert_eq!(bits(&checked), bits(&added));
+    prop_assert!(!known || finite(&checked));
     Ok(())
 }
 

@@ -62,6 +62,8 @@ trait Vector: Copy {
     /// `self·a + b`, fused when the target has FMA.
     fn mul_add(self, a: Self, b: Self) -> Self;
     fn add(self, b: Self) -> Self;
+    /// The sum of the lanes.
+    fn reduce_add(self) -> f32;
 }
 
 macro_rules! vector {
@@ -96,6 +98,10 @@ macro_rules! vector {
             fn add(self, b: Self) -> Self {
                 self + b
             }
+            #[inline(always)]
+            fn reduce_add(self) -> f32 {
+                <$v>::reduce_add(self)
+            }
         }
     };
 }
@@ -109,10 +115,14 @@ vector!(wide::f32x16, 16);
 macro_rules! by_width {
     ($m:expr, $f:ident::<$($g:tt),*>($($arg:expr),*)) => {{
         #[cfg(target_feature = "avx512f")]
-        if $m >= 32 {
-            return $f::<wide::f32x16, $($g),*>($($arg),*);
-        }
-        $f::<wide::f32x8, $($g),*>($($arg),*)
+        let r = if $m >= 32 {
+            $f::<wide::f32x16, $($g),*>($($arg),*)
+        } else {
+            $f::<wide::f32x8, $($g),*>($($arg),*)
+        };
+        #[cfg(not(target_feature = "avx512f"))]
+        let r = $f::<wide::f32x8, $($g),*>($($arg),*);
+        r
     }};
 }
 
@@ -404,19 +414,27 @@ impl<const O: usize, const I: usize> Tile for Gemv<'_, O, I> {
 
 /// `G += A·Bᵀ` for `A: M×N`, `B: K×N`, `G: M×K`: each element adds its
 /// products in the order of `n`, from its old value.
+///
+/// Returns whether every element written is known to be finite: each tile
+/// adds the values it stores into one running sum, which is finite only if
+/// they all are (an infinity or NaN survives any sum; a sum that merely
+/// overflows says `false` for finite values, which costs the caller a
+/// check, never a wrong answer).
 #[inline]
 pub(super) fn matmul_tr_acc<const M: usize, const K: usize, const N: usize, const ADD: bool>(
     g: &mut [f32],
     a: &[f32],
     b: &[f32],
-) {
+) -> bool {
     assert!(g.len() == M * K && a.len() == M * N && b.len() == K * N);
     if N == 1 {
-        let mut op = RankOne::<M, K, ADD> { g, a, b };
-        return by_width!(M, for_tiles::<_, M, 1, MRV1, 1>(&mut op, true));
+        let mut op = RankOne::<M, K, ADD> { g, a, b, sum: 0.0 };
+        by_width!(M, for_tiles::<_, M, 1, MRV1, 1>(&mut op, true));
+        return op.sum.is_finite();
     }
-    let mut op = MatmulTrAcc::<M, K, N, ADD> { g, a, b };
-    by_width!(M, for_tiles::<_, M, K, { OUTER_TILE.0 }, { OUTER_TILE.1 }>(&mut op, false))
+    let mut op = MatmulTrAcc::<M, K, N, ADD> { g, a, b, sum: 0.0 };
+    by_width!(M, for_tiles::<_, M, K, { OUTER_TILE.0 }, { OUTER_TILE.1 }>(&mut op, false));
+    op.sum.is_finite()
 }
 
 /// Tiles of `G (+)= A·Bᵀ`: from `G`'s old values when `ADD`, else from zero
@@ -425,6 +443,8 @@ struct MatmulTrAcc<'a, const M: usize, const K: usize, const N: usize, const ADD
     g: &'a mut [f32],
     a: &'a [f32],
     b: &'a [f32],
+    /// The sum of every value stored (see [`matmul_tr_acc`]).
+    sum: f32,
 }
 
 impl<const M: usize, const K: usize, const N: usize, const ADD: bool> Tile
@@ -451,9 +471,12 @@ impl<const M: usize, const K: usize, const N: usize, const ADD: bool> Tile
                 }
             }
         }
+        let mut sum = V::ZERO;
         for (j, a) in acc.iter().enumerate() {
             store_rows(self.g, (c0 + j) * M + r0, last, a);
+            sum = a.iter().fold(sum, |s, &a| s.add(a));
         }
+        self.sum += sum.reduce_add();
     }
 }
 
@@ -463,6 +486,8 @@ struct RankOne<'a, const M: usize, const K: usize, const ADD: bool> {
     g: &'a mut [f32],
     a: &'a [f32],
     b: &'a [f32],
+    /// The sum of every value stored (see [`matmul_tr_acc`]).
+    sum: f32,
 }
 
 impl<const M: usize, const K: usize, const ADD: bool> Tile for RankOne<'_, M, K, ADD> {
@@ -474,12 +499,15 @@ impl<const M: usize, const K: usize, const ADD: bool> Tile for RankOne<'_, M, K,
         _c0: usize,
     ) {
         let av = load_rows::<V, RV>(self.a, r0, last);
+        let mut sum = V::ZERO;
         for (gc, &bk) in self.g.chunks_exact_mut(M).zip(self.b) {
             let bv = V::splat(bk);
             let old = if ADD { load_rows::<V, RV>(gc, r0, last) } else { [V::ZERO; RV] };
             let new: [V; RV] = core::array::from_fn(|v| av[v].mul_add(bv, old[v]));
             store_rows(gc, r0, last, &new);
+            sum = new.iter().fold(sum, |s, &n| s.add(n));
         }
+        self.sum += sum.reduce_add();
     }
 }
 

@@ -25,7 +25,7 @@ pub fn matmul_tr_acc<T: Real, const M: usize, const K: usize, const N: usize>(
     a: &SMatrix<T, M, N>,
     b: &SMatrix<T, K, N>,
 ) {
-    product::<T, M, K, N, true>(g, a, b);
+    let _ = product::<T, M, K, N, true>(g, a, b);
 }
 
 /// `G = A·Bᵀ` for `A: M×N`, `B: K×N`, `G: M×K`: [`matmul_tr_acc`] into a
@@ -47,7 +47,19 @@ pub fn matmul_tr<T: Real, const M: usize, const K: usize, const N: usize>(
     a: &SMatrix<T, M, N>,
     b: &SMatrix<T, K, N>,
 ) {
-    product::<T, M, K, N, false>(g, a, b);
+    let _ = product::<T, M, K, N, false>(g, a, b);
+}
+
+/// [`matmul_tr`], returning whether every element of `G` is known to be
+/// finite: `true` only from the `f32` kernels of x86-64, which watch the
+/// values they store; `false` means "not known" (check them).
+#[inline]
+pub(crate) fn matmul_tr_known_finite<T: Real, const M: usize, const K: usize, const N: usize>(
+    g: &mut SMatrix<T, M, K>,
+    a: &SMatrix<T, M, N>,
+    b: &SMatrix<T, K, N>,
+) -> bool {
+    product::<T, M, K, N, false>(g, a, b)
 }
 
 /// `G (+)= A·Bᵀ`: adds to `G` when `ADD`, else starts from zero without
@@ -57,7 +69,7 @@ fn product<T: Real, const M: usize, const K: usize, const N: usize, const ADD: b
     g: &mut SMatrix<T, M, K>,
     a: &SMatrix<T, M, N>,
     b: &SMatrix<T, K, N>,
-) {
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     if let (Some(gf), Some(af), Some(bf)) = (super::cast_mut(g), super::cast(a), super::cast(b)) {
         return super::f32v::matmul_tr_acc::<M, K, N, ADD>(gf, af, bf);
@@ -85,13 +97,14 @@ fn product<T: Real, const M: usize, const K: usize, const N: usize, const ADD: b
                 }
             }
         }
-        return;
+        return false;
     }
     // Column blocks of G outer: the rows of B they need stay in cache while
     // the tiles walk down G's (contiguous) columns.
     let mut op =
         MatmulTrAcc::<T, M, K, N, ADD> { g: g.as_mut_slice(), a: a.as_slice(), b: b.as_slice() };
     for_tiles_of::<T, _, M, K>(&mut op, false);
+    false
 }
 
 struct MatmulTrAcc<'a, T, const M: usize, const K: usize, const N: usize, const ADD: bool> {

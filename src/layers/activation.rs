@@ -69,6 +69,18 @@ macro_rules! activation_layer {
             #[inline]
             fn backward_params(&self, _: &SMatrix<T, N, B>, _: &SMatrix<T, N, B>, _: &(),
                                _: &SMatrix<T, N, B>, _: &mut Self) {}
+            /// No parameters: nothing that could be non-finite.
+            #[inline]
+            fn backward_into_checked(&self, x: &SMatrix<T, N, B>, y: &SMatrix<T, N, B>,
+                                     cache: &(), dy: &SMatrix<T, N, B>, grads: &mut Self)
+                                     -> (SMatrix<T, N, B>, bool) {
+                (self.backward(x, y, cache, dy, grads), true)
+            }
+            #[inline]
+            fn backward_params_into_checked(&self, _: &SMatrix<T, N, B>, _: &SMatrix<T, N, B>,
+                                            _: &(), _: &SMatrix<T, N, B>, _: &mut Self) -> bool {
+                true
+            }
         }
     };
 }
@@ -144,5 +156,28 @@ impl<T: Real, const N: usize, const B: usize> Layer<SMatrix<T, N, B>> for LeakyR
         _: &SMatrix<T, N, B>,
         _: &mut Self,
     ) {
+    }
+    /// No parameters (the slope is fixed): nothing that could be non-finite.
+    #[inline]
+    fn backward_into_checked(
+        &self,
+        x: &SMatrix<T, N, B>,
+        y: &SMatrix<T, N, B>,
+        cache: &(),
+        dy: &SMatrix<T, N, B>,
+        grads: &mut Self,
+    ) -> (SMatrix<T, N, B>, bool) {
+        (self.backward(x, y, cache, dy, grads), true)
+    }
+    #[inline]
+    fn backward_params_into_checked(
+        &self,
+        _: &SMatrix<T, N, B>,
+        _: &SMatrix<T, N, B>,
+        _: &(),
+        _: &SMatrix<T, N, B>,
+        _: &mut Self,
+    ) -> bool {
+        true
     }
 }

@@ -1,6 +1,7 @@
 //! The dense layer with bias, `Y = W·X + b·1ᵀ`.
 
 use crate::error::Error;
+use crate::finite::all_finite;
 use crate::kernels;
 use crate::layer::Layer;
 use crate::params::{ParamKind, Params};
@@ -238,5 +239,34 @@ impl<T: Real, const I: usize, const O: usize, const B: usize> Layer<SMatrix<T, I
     ) {
         kernels::matmul_tr(&mut grads.weight, dy, x);
         kernels::row_sums(&mut grads.bias, dy);
+    }
+
+    /// Known finite when the weight-gradient kernel watched its values
+    /// (`f32` on x86-64) and the bias gradient is finite (checked here).
+    #[inline]
+    fn backward_into_checked(
+        &self,
+        x: &SMatrix<T, I, B>,
+        y: &SMatrix<T, O, B>,
+        cache: &(),
+        dy: &SMatrix<T, O, B>,
+        grads: &mut Self,
+    ) -> (SMatrix<T, I, B>, bool) {
+        let known = self.backward_params_into_checked(x, y, cache, dy, grads);
+        (kernels::tr_matmul(&self.weight, dy), known)
+    }
+
+    #[inline]
+    fn backward_params_into_checked(
+        &self,
+        x: &SMatrix<T, I, B>,
+        _y: &SMatrix<T, O, B>,
+        _cache: &(),
+        dy: &SMatrix<T, O, B>,
+        grads: &mut Self,
+    ) -> bool {
+        let known = kernels::matmul_tr_known_finite(&mut grads.weight, dy, x);
+        kernels::row_sums(&mut grads.bias, dy);
+        known && all_finite(grads.bias.as_slice())
     }
 }

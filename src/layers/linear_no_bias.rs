@@ -194,4 +194,31 @@ impl<T: Real, const I: usize, const O: usize, const B: usize> Layer<SMatrix<T, I
     ) {
         kernels::matmul_tr(&mut grads.weight, dy, x);
     }
+
+    /// Known finite when the weight-gradient kernel watched its values
+    /// (`f32` on x86-64).
+    #[inline]
+    fn backward_into_checked(
+        &self,
+        x: &SMatrix<T, I, B>,
+        y: &SMatrix<T, O, B>,
+        cache: &(),
+        dy: &SMatrix<T, O, B>,
+        grads: &mut Self,
+    ) -> (SMatrix<T, I, B>, bool) {
+        let known = self.backward_params_into_checked(x, y, cache, dy, grads);
+        (kernels::tr_matmul(&self.weight, dy), known)
+    }
+
+    #[inline]
+    fn backward_params_into_checked(
+        &self,
+        x: &SMatrix<T, I, B>,
+        _y: &SMatrix<T, O, B>,
+        _cache: &(),
+        dy: &SMatrix<T, O, B>,
+        grads: &mut Self,
+    ) -> bool {
+        kernels::matmul_tr_known_finite(&mut grads.weight, dy, x)
+    }
 }

@@ -1,0 +1,115 @@
+//! The "known finite" answer of the checked backward passes
+//! (`Layer::backward_params_into_checked`), which lets `Trainer::step` skip
+//! its own check of the gradient: the same gradients as the unchecked
+//! passes, `true` only when every written value is finite, and a step with
+//! a gradient that overflows still fails and leaves the model unchanged.
+
+use nalgebra::SMatrix;
+use proptest::prelude::*;
+use stackprop::prelude::*;
+use stackprop::rng::{Init, Rng};
+use stackprop::{Zeros, params};
+
+/// 40 rows (16-lane kernels under AVX-512), 3 rows (8 lanes).
+type Net = Seq![Linear<f32, 5, 40>, Relu, Linear<f32, 40, 3>];
+
+fn bits<P: Params<f32>>(p: &P) -> Vec<u32> {
+    let mut v = vec![];
+    params::for_each(p, |_, t| v.extend(t.iter().map(|x| x.to_bits())));
+    v
+}
+
+fn all_finite<P: Params<f32>>(p: &P) -> bool {
+    bits(p).iter().all(|&b| f32::from_bits(b).is_finite())
+}
+
+fn net(seed: u64) -> Net {
+    let mut rng = Rng::new(seed);
+    seq![Linear::init(&mut rng, Init::Torch), Relu, Linear::init(&mut rng, Init::Torch)]
+}
+
+/// The checked pass on `x`: its gradient equals the unchecked one bit for
+/// bit; returns the answer.
+fn checked<const B: usize>(n: &Net, x: &SMatrix<f32, 5, B>, dy: &SMatrix<f32, 3, B>) -> bool {
+    let mut cache = <Net as Layer<SMatrix<f32, 5, B>>>::Cache::zeros();
+    let y = n.forward_train(x, &mut cache);
+    let mut plain = Net::zeros();
+    n.backward_params_into(x, &y, &cache, dy, &mut plain);
+    let mut g = n.clone(); // stale values
+    let known = n.backward_params_into_checked(x, &y, &cache, dy, &mut g);
+    assert_eq!(bits(&g), bits(&plain));
+    assert!(!known || all_finite(&g), "known finite, but it is not");
+    known
+}
+
+proptest! {
+    /// Finite data: the same gradients, and on x86-64 (where the `f32`
+    /// kernels watch what they store) known to be finite, so the step's
+    /// check is skipped; elsewhere not known.
+    #[test]
+    fn finite_data_is_known_finite_on_x86_64(seed in any::<u64>(),
+                                             xs in prop::collection::vec(-3.0f32..3.0, 35),
+                                             ds in prop::collection::vec(-1.0f32..1.0, 21)) {
+        let n = net(seed);
+        let k1 = checked(&n, &SMatrix::<f32, 5, 1>::from_column_slice(&xs[..5]),
+                         &SMatrix::<f32, 3, 1>::from_column_slice(&ds[..3]));
+        let k7 = checked(&n, &SMatrix::<f32, 5, 7>::from_column_slice(&xs),
+                         &SMatrix::<f32, 3, 7>::from_column_slice(&ds));
+        prop_assert_eq!((k1, k7), (cfg!(target_arch = "x86_64"), cfg!(target_arch = "x86_64")));
+    }
+}
+
+/// An input of `f32::MAX` makes the first layer's weight gradient overflow
+/// (a sum of products of about 1e38); the answer is then `false`, at batch
+/// 1 (rank-one kernel) and 4 (tiles).
+#[test]
+fn overflow_is_never_known_finite() {
+    let n = net(7);
+    let dy1 = SMatrix::<f32, 3, 1>::repeat(0.5);
+    let x1 = SMatrix::<f32, 5, 1>::repeat(f32::MAX);
+    assert!(!checked(&n, &x1, &dy1));
+    let x4 = SMatrix::<f32, 5, 4>::from_fn(|i, _| if i == 2 { f32::MAX } else { 1.0 });
+    assert!(!checked(&n, &x4, &SMatrix::<f32, 3, 4>::repeat(0.5)));
+}
+
+/// Only the bias gradient overflows (four samples of `f32::MAX` in `dY`,
+/// inputs of 1e-30 keep the weight gradient near 1e9): still `false`.
+#[test]
+fn an_overflowing_bias_gradient_is_never_known_finite() {
+    let l = Linear::<f32, 5, 40>::init(&mut Rng::new(3), Init::Torch);
+    let x = SMatrix::<f32, 5, 4>::repeat(1e-30);
+    let dy = SMatrix::<f32, 40, 4>::repeat(f32::MAX);
+    let y = l.forward(&x);
+    let mut g = Linear::zeros();
+    assert!(!l.backward_params_into_checked(&x, &y, &(), &dy, &mut g));
+    assert!(g.weight.iter().all(|w| w.is_finite()));
+    assert!(g.bias.iter().all(|b| b.is_infinite()));
+}
+
+/// `Trainer::step` with a finite loss but an overflowing gradient: an
+/// error, and the model keeps every bit (a weight of 0 in front of an input
+/// of 3e38 gives a finite output; the gradient 2·(0 − 10)·3e38 is −∞).
+#[test]
+fn step_rejects_an_overflowing_gradient_and_keeps_the_model() {
+    fn case<const B: usize>() {
+        let mut l = Linear::<f32, 1, 1>::from_fn(|_, _| 0.0, |_| 0.0);
+        let before = bits(&l);
+        let x = SMatrix::<f32, 1, B>::repeat(3e38);
+        let t = SMatrix::<f32, 1, B>::repeat(10.0);
+        let mut tr = Trainer::new(Sgd::new(0.1f32));
+        let r = tr.step(&mut l, &Mse, &x, &t);
+        assert_eq!(r, Err(stackprop::Error::NonFinite { what: "gradient" }), "B = {B}");
+        assert_eq!(bits(&l), before, "B = {B}");
+    }
+    case::<1>();
+    case::<4>();
+    // Through a composition, where the ReLU reports "known" and the
+    // overflowing first layer does not.
+    let mut n: Seq![Linear<f32, 1, 2>, Relu, Linear<f32, 2, 1>] =
+        seq![Linear::from_fn(|_, _| 0.0, |_| 1.0), Relu, Linear::from_fn(|_, _| 1.0, |_| 0.0)];
+    let before = bits(&n);
+    let mut tr = Trainer::new(Sgd::new(0.1f32));
+    let r = tr.step(&mut n, &Mse, &SMatrix::<f32, 1, 2>::repeat(3e38), &SMatrix::repeat(10.0));
+    assert_eq!(r, Err(stackprop::Error::NonFinite { what: "gradient" }));
+    assert_eq!(bits(&n), before);
+}
