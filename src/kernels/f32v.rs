@@ -133,6 +133,25 @@ fn lanes<V: Vector>(v: usize, rv: usize, last: usize) -> usize {
     if v + 1 == rv { last } else { V::L }
 }
 
+/// Runs `$f` with the const `$c` set to the value of `$v` (a constant
+/// expression, so only the arm taken is compiled): one arm per listed
+/// value, `$last` for any other, nothing for 0.
+macro_rules! match_const {
+    ($v:expr, |$c:ident| $f:expr, [$($n:literal),*], $last:literal) => {
+        match $v {
+            0 => {}
+            $($n => {
+                const $c: usize = $n;
+                $f
+            })*
+            _ => {
+                const $c: usize = $last;
+                $f
+            }
+        }
+    };
+}
+
 /// Runs `$f` with the const `$rv` set to the vectors and `$last` to the
 /// lanes of the last vector for the `M mod (MRV·L)` rows left after the
 /// full tiles (nothing when there are none).
@@ -140,25 +159,7 @@ macro_rules! rest_rows {
     ($v:ty, $m:expr, $mrv:expr, |$rv:ident, $last:ident| $f:expr) => {{
         let rem = $m % ($mrv * <$v>::L);
         let $last = rem - (rem.max(1) - 1) / <$v>::L * <$v>::L;
-        match const { ($m % ($mrv * <$v>::L)).div_ceil(<$v>::L) } {
-            0 => {}
-            1 => {
-                const $rv: usize = 1;
-                $f
-            }
-            2 => {
-                const $rv: usize = 2;
-                $f
-            }
-            3 => {
-                const $rv: usize = 3;
-                $f
-            }
-            _ => {
-                const $rv: usize = 4;
-                $f
-            }
-        }
+        match_const!(const { ($m % ($mrv * <$v>::L)).div_ceil(<$v>::L) }, |$rv| $f, [1, 2, 3], 4)
     }};
 }
 
@@ -166,53 +167,7 @@ macro_rules! rest_rows {
 /// the full tiles (nothing when `rem = 0`).
 macro_rules! rest_cols {
     ($rem:expr, |$c:ident| $f:expr) => {
-        match $rem {
-            0 => {}
-            1 => {
-                const $c: usize = 1;
-                $f
-            }
-            2 => {
-                const $c: usize = 2;
-                $f
-            }
-            3 => {
-                const $c: usize = 3;
-                $f
-            }
-            4 => {
-                const $c: usize = 4;
-                $f
-            }
-            5 => {
-                const $c: usize = 5;
-                $f
-            }
-            6 => {
-                const $c: usize = 6;
-                $f
-            }
-            7 => {
-                const $c: usize = 7;
-                $f
-            }
-            8 => {
-                const $c: usize = 8;
-                $f
-            }
-            9 => {
-                const $c: usize = 9;
-                $f
-            }
-            10 => {
-                const $c: usize = 10;
-                $f
-            }
-            _ => {
-                const $c: usize = 11;
-                $f
-            }
-        }
+        match_const!($rem, |$c| $f, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 11)
     };
 }
 
