@@ -108,8 +108,7 @@ where
         dy: &Self::Output,
         grads: &mut Self,
     ) -> X {
-        let dh = self.1.backward_into(&cache.0, y, &cache.2, dy, &mut grads.1);
-        self.0.backward_into(x, &cache.0, &cache.1, &dh, &mut grads.0)
+        self.backward_into_checked(x, y, cache, dy, grads).0
     }
 
     #[inline]
@@ -121,8 +120,7 @@ where
         dy: &Self::Output,
         grads: &mut Self,
     ) {
-        let dh = self.1.backward_into(&cache.0, y, &cache.2, dy, &mut grads.1);
-        self.0.backward_params_into(x, &cache.0, &cache.1, &dh, &mut grads.0)
+        let _ = self.backward_params_into_checked(x, y, cache, dy, grads);
     }
 
     /// Known finite when both layers' gradients are.

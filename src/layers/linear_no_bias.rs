@@ -178,8 +178,7 @@ impl<T: Real, const I: usize, const O: usize, const B: usize> Layer<SMatrix<T, I
         dy: &SMatrix<T, O, B>,
         grads: &mut Self,
     ) -> SMatrix<T, I, B> {
-        self.backward_params_into(x, y, cache, dy, grads);
-        kernels::tr_matmul(&self.weight, dy)
+        self.backward_into_checked(x, y, cache, dy, grads).0
     }
 
     /// Writes `dY·Xᵀ` over `grads` ([`kernels::matmul_tr`]).
@@ -187,12 +186,12 @@ impl<T: Real, const I: usize, const O: usize, const B: usize> Layer<SMatrix<T, I
     fn backward_params_into(
         &self,
         x: &SMatrix<T, I, B>,
-        _y: &SMatrix<T, O, B>,
-        _cache: &(),
+        y: &SMatrix<T, O, B>,
+        cache: &(),
         dy: &SMatrix<T, O, B>,
         grads: &mut Self,
     ) {
-        kernels::matmul_tr(&mut grads.weight, dy, x);
+        let _ = self.backward_params_into_checked(x, y, cache, dy, grads);
     }
 
     /// Known finite when the weight-gradient kernel watched its values
