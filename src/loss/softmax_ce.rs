@@ -41,17 +41,25 @@ impl SoftmaxCrossEntropy {
 /// `(max, logsumexp)` of one column.
 #[inline]
 fn column_lse<T: Real, const N: usize>(c: &[T]) -> (T, T) {
+    let mut e = [T::zero(); N];
+    let (m, s) = column_exps::<T, N>(&mut e, c);
+    (m, m + s.simd_ln())
+}
+
+/// Writes `e_i = exp(c_i − max)` into `e` and returns `(max, Σe)`: the
+/// shared part of the loss and its gradient.
+#[inline]
+fn column_exps<T: Real, const N: usize>(e: &mut [T], c: &[T]) -> (T, T) {
     let mut m = c.first().copied().unwrap_or_else(T::zero);
     for &v in c {
         m = m.simd_max(v);
     }
-    let mut e = [T::zero(); N];
-    exps::<T, N>(&mut e, c, m);
+    exps::<T, N>(e, c, m);
     let mut s = T::zero();
-    for v in e {
+    for &v in e.iter() {
         s += v;
     }
-    (m, m + s.simd_ln())
+    (m, s)
 }
 
 /// `out[i] = exp(x[i] − m)`: [`exp_shifted`] (one vector loop over `f32`)
@@ -98,15 +106,7 @@ impl<T: Real, const N: usize, const B: usize> Loss<SMatrix<T, N, B>> for Softmax
         for ((c, d), &k) in cols.zip(dy.as_mut_slice().chunks_exact_mut(N.max(1))).zip(t) {
             // One exp per logit: e_i = exp(v_i − max) goes into dy first,
             // then dy_i = e_i / Σe / B.
-            let mut m = c.first().copied().unwrap_or_else(T::zero);
-            for &v in c {
-                m = m.simd_max(v);
-            }
-            exps::<T, N>(d, c, m);
-            let mut s = T::zero();
-            for &e in d.iter() {
-                s += e;
-            }
+            let (m, s) = column_exps::<T, N>(d, c);
             total += m + s.simd_ln() - c[k];
             let scale = inv_b / s;
             for dv in d.iter_mut() {
