@@ -110,8 +110,8 @@ vector!(wide::f32x8, 8);
 vector!(wide::f32x16, 16);
 
 /// Runs `f::<V>()` with the widest vector that suits `m` rows: 16 lanes
-/// with AVX-512 for `m ≥ 16`, else 8 (fewer rows would leave most of a
-/// 16-lane vector empty).
+/// with AVX-512 for `m ≥ 32` (a full 2-vector tile), else 8 (with 16,
+/// the 16- and 3-row layers of a 4 → 16 → 3 network were slower).
 macro_rules! by_width {
     ($m:expr, $f:ident::<$($g:tt),*>($($arg:expr),*)) => {{
         #[cfg(target_feature = "avx512f")]
@@ -242,6 +242,15 @@ where
     rest_rows!(V, M, MRV, |RV, last| op.tile::<V, RV, C>(r0, last, c0));
 }
 
+/// `acc += w·x` for one column of a tile: one multiply-add per vector.
+#[inline(always)]
+fn madd_col<V: Vector, const RV: usize>(acc: &mut [V; RV], w: &[V; RV], x: f32) {
+    let xv = V::splat(x);
+    for (a, &w) in acc.iter_mut().zip(w) {
+        *a = w.mul_add(xv, *a);
+    }
+}
+
 /// `RV` vectors from `s[at..]`, the last with `last` lanes.
 #[inline(always)]
 fn load_rows<V: Vector, const RV: usize>(s: &[f32], at: usize, last: usize) -> [V; RV] {
@@ -300,10 +309,7 @@ impl<const O: usize, const I: usize> Tile for Affine<'_, O, I> {
         let step = |acc: &mut [[V; RV]; C], k: usize, wk: &[f32]| {
             let wv = load_rows::<V, RV>(wk, r0, last);
             for (a, xj) in acc.iter_mut().zip(&xc) {
-                let xv = V::splat(xj[k]);
-                for (a, &w) in a.iter_mut().zip(&wv) {
-                    *a = w.mul_add(xv, *a);
-                }
+                madd_col(a, &wv, xj[k]);
             }
         };
         // Two steps of `k` per iteration (the loop's own instructions were
@@ -347,19 +353,11 @@ impl<const O: usize, const I: usize> Tile for Gemv<'_, O, I> {
         }
         for (c, w4) in (0..I / P).zip(self.w.chunks_exact(O * P)) {
             for (p, a) in acc.iter_mut().enumerate() {
-                let xv = V::splat(x[c * P + p]);
-                let wv = load_rows::<V, RV>(w4, p * O + r0, last);
-                for (a, &w) in a.iter_mut().zip(&wv) {
-                    *a = w.mul_add(xv, *a);
-                }
+                madd_col(a, &load_rows::<V, RV>(w4, p * O + r0, last), x[c * P + p]);
             }
         }
         for (k, &xk) in x.iter().enumerate().skip(I / P * P) {
-            let wv = load_rows::<V, RV>(self.w, k * O + r0, last);
-            let xv = V::splat(xk);
-            for (a, &w) in acc[k % P].iter_mut().zip(&wv) {
-                *a = w.mul_add(xv, *a);
-            }
+            madd_col(&mut acc[k % P], &load_rows::<V, RV>(self.w, k * O + r0, last), xk);
         }
         let [a0, a1, a2, a3] = &acc;
         let y: [V; RV] = core::array::from_fn(|v| (a0[v].add(a1[v])).add(a2[v].add(a3[v])));
@@ -420,10 +418,7 @@ impl<const M: usize, const K: usize, const N: usize, const ADD: bool> Tile
         for (_, (an, bn)) in (0..N).zip(self.a.chunks_exact(M).zip(self.b.chunks_exact(K))) {
             let av = load_rows::<V, RV>(an, r0, last);
             for (a, &bv) in acc.iter_mut().zip(&bn[c0..c0 + C]) {
-                let bv = V::splat(bv);
-                for (a, &x) in a.iter_mut().zip(&av) {
-                    *a = x.mul_add(bv, *a);
-                }
+                madd_col(a, &av, bv);
             }
         }
         let mut sum = V::ZERO;
