@@ -1,6 +1,6 @@
 //! Whether every value of a slice is finite, without a branch per element.
 
-use crate::scalar::{Real, SimdBool, is_finite};
+use crate::scalar::{Real, is_finite};
 
 /// Whether every value of `xs` is finite, without a branch per element, in
 /// the form each target runs fastest (both forms are tested everywhere):
@@ -10,17 +10,10 @@ pub(crate) fn all_finite<T: Real>(xs: &[T]) -> bool {
 }
 
 /// `x − x` is `0` for a finite `x` and NaN for ±∞ or NaN: an AND of
-/// comparisons, with no chain of floating-point additions. On x86-64 with
-/// AVX-512 the sums below made the check of W1's 131 parameters cost
-/// 15 ns of a 131 ns step.
-#[allow(clippy::eq_op, reason = "x − x is the finiteness test")]
-fn all_finite_cmp<T: Real>(xs: &[T]) -> bool {
-    let mut ok = true;
-    for &x in xs {
-        ok &= (x - x).simd_eq(T::zero()).all();
-    }
-    ok
-}
+/// comparisons, with no chain of floating-point additions (`f32` eight lanes
+/// at a time, see [`crate::lanes`]). On x86-64 with AVX-512 the sums below
+/// made the check of W1's 131 parameters cost 15 ns of a 131 ns step.
+use crate::lanes::all_self_sub_zero as all_finite_cmp;
 
 /// `x·0` is `0` for a finite `x` and NaN for ±∞ or NaN, and NaN survives
 /// any sum: eight independent partial sums. Two instructions per element on

@@ -39,6 +39,7 @@ mod finite;
 pub mod gradcheck;
 pub mod io;
 pub mod kernels;
+mod lanes;
 pub mod layer;
 pub mod layers;
 pub mod loss;

@@ -297,9 +297,7 @@ pub fn row_sums_acc<T: Real, const M: usize, const N: usize>(
     a: &SMatrix<T, M, N>,
 ) {
     for ac in a.as_slice().chunks_exact(M.max(1)) {
-        for (vm, &x) in v.as_mut_slice().iter_mut().zip(ac) {
-            *vm += x;
-        }
+        crate::lanes::add_assign(v.as_mut_slice(), ac);
     }
 }
 

@@ -36,6 +36,30 @@ pub trait Activation<T>: Copy {
     fn apply(&self, z: T) -> T;
     /// `φ'(z)`, given `y = φ(z)`.
     fn derivative(&self, y: T) -> T;
+
+    /// `dz[i] = φ'(y[i])·dy[i]` over slices of equal length: the loop of
+    /// [`backward`]. The default goes element by element; [`Relu`] and
+    /// [`LeakyRelu`] override it to take `f32` eight lanes at a time on
+    /// x86-64 (with AVX-512 the compiler would otherwise use 512-bit
+    /// instructions for 16 values, which slow a whole training step on
+    /// Intel cores). An override must give exactly the default's values.
+    ///
+    /// ```
+    /// use stackprop::ops::activation::{Activation, Relu};
+    /// let (y, dy) = ([0.0f32, 2.0, 0.5], [1.0f32, -3.0, 4.0]);
+    /// let mut dz = [f32::NAN; 3];
+    /// Relu.backward_slice(&y, &dy, &mut dz);
+    /// assert_eq!(dz, [0.0, -3.0, 4.0]);
+    /// ```
+    #[inline(always)]
+    fn backward_slice(&self, y: &[T], dy: &[T], dz: &mut [T])
+    where
+        T: Real,
+    {
+        for ((d, &y), &g) in dz.iter_mut().zip(y).zip(dy) {
+            *d = self.derivative(y) * g;
+        }
+    }
 }
 
 /// Applies `f` elementwise: `Y = φ(Z)`.
@@ -76,9 +100,7 @@ pub fn backward<T: Real, A: Activation<T>, const R: usize, const C: usize>(
     dy: &SMatrix<T, R, C>,
 ) -> SMatrix<T, R, C> {
     let mut dz = SMatrix::from_data(nalgebra::ArrayStorage([[T::zero(); R]; C]));
-    for ((d, &y), &g) in dz.as_mut_slice().iter_mut().zip(y.as_slice()).zip(dy.as_slice()) {
-        *d = f.derivative(y) * g;
-    }
+    f.backward_slice(y.as_slice(), dy.as_slice(), dz.as_mut_slice());
     dz
 }
 
@@ -100,6 +122,11 @@ impl<T: Real> Activation<T> for Relu {
     #[inline(always)]
     fn derivative(&self, y: T) -> T {
         step(y)
+    }
+    #[inline(always)]
+    fn backward_slice(&self, y: &[T], dy: &[T], dz: &mut [T]) {
+        // `step(y)·g`, as `derivative`.
+        crate::lanes::select_mul(y, dy, dz, T::one(), T::zero());
     }
 }
 
@@ -162,6 +189,10 @@ impl<T: Real> Activation<T> for LeakyRelu<T> {
     #[inline(always)]
     fn derivative(&self, y: T) -> T {
         T::one().select(y.simd_gt(T::zero()), self.alpha)
+    }
+    #[inline(always)]
+    fn backward_slice(&self, y: &[T], dy: &[T], dz: &mut [T]) {
+        crate::lanes::select_mul(y, dy, dz, T::one(), self.alpha);
     }
 }
 
