@@ -271,9 +271,11 @@ fn boxed_builds_big_values_in_place() {
     });
     // A step needs OUTPUT + BACKWARD_SCRATCH = 65 KiB of values on the
     // stack, plus temporaries: this closure needed 97–128 KiB in a release
-    // build and 257–384 KiB in a debug build (bisected by hand).
-    const STEP_KIB: usize = 512;
-    const { assert!(STEP_KIB << 10 < F::TRAINER / 4) };
+    // build and 257–384 KiB in a debug build (bisected by hand, 2026-11);
+    // after the kernel changes of 2026-12 a debug build needs 560–600 KiB
+    // (at 512 it overflowed in 12 of 20 runs, bisected 2026-12-04).
+    const STEP_KIB: usize = 768;
+    const { assert!(STEP_KIB << 10 < F::TRAINER / 3) };
     on_stack(STEP_KIB, move || {
         let ([net], [tr], [x]) = (&mut *net, &mut *tr, &mut *x);
         net.0.reinit(&mut Rng::new(1), Init::HeUniform);
