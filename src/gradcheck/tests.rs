@@ -203,8 +203,14 @@ proptest! {
         let f = run(&l, Bug::OneEntry, &x, s).unwrap_err();
         prop_assert_eq!(f.check, Check::InputGradient);
         prop_assert_eq!(f.report.input.at, Location::Input { row: 1, col: 0 });
-        let want = f.report.input.numeric * (1.0 + 1e-4);
-        prop_assert!((f.report.input.analytic - want).abs() <= 1e-9 * want.abs());
+        // The report carries that entry's values: `analytic` is the true
+        // gradient times `1 + 1e-4`, `numeric` the true gradient to within
+        // the stencil's rounding. That rounding is ~1e-12 absolute here, so
+        // only a relative bound like the checker's own entry tolerance holds
+        // for every entry (1e-9 failed for one of 6.4e-4: 1.2e-9, a case
+        // kept in proptest-regressions/).
+        let (a, n) = (f.report.input.analytic, f.report.input.numeric);
+        prop_assert!((a / (1.0 + 1e-4) - n).abs() <= 1e-6 * n.abs(), "{} vs {}", a, n);
         prop_assert!((f.report.input.rel_err - 1e-4).abs() < 1e-6);
     }
 
