@@ -154,6 +154,39 @@ shape_tests! {
     s81x12x25: 81, 12, 25;
     s48x40x1: 48, 40, 1;
     s50x7x1: 50, 7, 1;
+    // Batches above the weight gradient's block of samples (32 for 256
+    // rows or more, 8192 / rows below): blocks of 32 + 32 + 6 and 81 + 9.
+    s260x5x70: 260, 5, 70;
+    s100x7x90: 100, 7, 90;
+}
+
+/// `G += A·Bᵀ` adds each element's products in the order of the shared
+/// index, from `G`'s old value, also across the blocks of samples the
+/// `f32` kernel splits a big batch into: bit for bit the sequential loop
+/// (fused multiply-adds where the `f32` kernels fuse: x86-64 with FMA).
+#[test]
+fn matmul_tr_acc_adds_in_sample_order() {
+    fn check<const M: usize, const K: usize, const N: usize>() {
+        let f = |i: usize, s: usize| ((i * 2_654_435_761 + s) % 1999) as f32 / 999.5 - 1.0;
+        let a = Box::new(SMatrix::<f32, M, N>::from_fn(|i, j| f(i * N + j, 1)));
+        let b = Box::new(SMatrix::<f32, K, N>::from_fn(|i, j| f(i * N + j, 2)));
+        let mut g = Box::new(SMatrix::<f32, M, K>::from_fn(|i, j| f(i * K + j, 3)));
+        let mut want = g.clone();
+        let fused = cfg!(all(target_arch = "x86_64", target_feature = "fma"));
+        for i in 0..M {
+            for k in 0..K {
+                for n in 0..N {
+                    let (p, q, acc) = (a[(i, n)], b[(k, n)], want[(i, k)]);
+                    want[(i, k)] = if fused { p.mul_add(q, acc) } else { acc + p * q };
+                }
+            }
+        }
+        kernels::matmul_tr_acc(&mut *g, &*a, &*b);
+        assert!(g.iter().zip(want.iter()).all(|(g, w)| g.to_bits() == w.to_bits()), "{M}x{K}x{N}");
+    }
+    check::<260, 5, 70>();
+    check::<100, 7, 90>();
+    check::<64, 64, 16>();
 }
 
 /// The W2 layer (`784 → 256`, 800 KB of weights; the packed path of
