@@ -156,8 +156,10 @@ where
         let known =
             model.backward_params_into_checked(x, &y, &self.cache, &self.dy, &mut self.grads);
         if let Some(lambda) = self.l2 {
-            l2::add_grad(model, &mut self.grads, lambda);
-            return Ok((j, false));
+            // Biases keep backward's values; the weights' new values are
+            // checked as they are written.
+            let weights = l2::add_grad_checked(model, &mut self.grads, lambda);
+            return Ok((j, known && weights));
         }
         Ok((j, known))
     }

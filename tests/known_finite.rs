@@ -113,3 +113,22 @@ fn step_rejects_an_overflowing_gradient_and_keeps_the_model() {
     assert_eq!(r, Err(stackprop::Error::NonFinite { what: "gradient" }));
     assert_eq!(bits(&n), before);
 }
+
+/// With the L2 term the weight gradient gains `λ·W` after backward: a sum
+/// that overflows there is caught too (`dW = 2·1.5e19·1e19 = 3e38` is
+/// finite, `3e38 + 3e37·1.5` is not; the objective `2.25e38 + 3.4e37` is),
+/// and the model keeps every bit.
+#[test]
+fn step_with_l2_rejects_a_weight_gradient_that_overflows_with_the_decay() {
+    let mut l = Linear::<f32, 1, 1>::from_fn(|_, _| 1.5, |_| 0.0);
+    let before = bits(&l);
+    let x = SMatrix::<f32, 1, 1>::repeat(1e19);
+    let t = SMatrix::<f32, 1, 1>::repeat(0.0);
+    let mut tr = Trainer::new(Sgd::new(0.1f32)).with_l2(3e37);
+    let r = tr.step(&mut l, &Mse, &x, &t);
+    assert_eq!(r, Err(stackprop::Error::NonFinite { what: "gradient" }));
+    assert_eq!(bits(&l), before);
+    // The same step with a decay that keeps it finite goes through.
+    let mut tr = Trainer::new(Sgd::new(0.0f32)).with_l2(1e37);
+    assert!(tr.step(&mut l, &Mse, &x, &t).is_ok_and(|j| j.is_finite()));
+}

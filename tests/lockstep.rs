@@ -49,8 +49,10 @@ fn pack(models: &[Net<f32>; 8]) -> Net<WideF32x8> {
 }
 
 /// Trains 8 models for `steps` steps in lockstep and separately; every
-/// parameter and every loss must agree lane for lane.
-fn lockstep_equals_separate(seed: u64, steps: usize, adam: bool) {
+/// parameter and every loss must agree lane for lane. `l2`: Adam's trainers
+/// also add the L2 term (`Trainer::with_l2`), whose penalty sums the
+/// squares of three weight tensors of 27, 153 and 68 values.
+fn lockstep_equals_separate(seed: u64, steps: usize, adam: bool, l2: bool) {
     let mut rng = Rng::new(seed);
     let x = SMatrix::<f32, 3, B>::from_fn(|_, _| rng.range(-2.0, 2.0) as f32);
     let t: [usize; B] = core::array::from_fn(|_| rng.below(4));
@@ -63,6 +65,12 @@ fn lockstep_equals_separate(seed: u64, steps: usize, adam: bool) {
     if adam {
         let mut tw = Trainer::new(Adam::new(WideF32x8::from(rates)));
         let mut ts: [_; 8] = core::array::from_fn(|l| Trainer::new(Adam::new(rates[l])));
+        if l2 {
+            tw = tw.with_l2(WideF32x8::from(core::array::from_fn(|l| 1e-3 * (l + 1) as f32)));
+            for (l, t) in ts.iter_mut().enumerate() {
+                t.l2 = Some(1e-3 * (l + 1) as f32);
+            }
+        }
         for _ in 0..steps {
             let lw = tw.step(&mut wide, &SoftmaxCrossEntropy, &xw, &t).expect("finite");
             for l in 0..8 {
@@ -100,19 +108,24 @@ fn lockstep_equals_separate(seed: u64, steps: usize, adam: bool) {
 
 #[test]
 fn sgd_lanes_equal_separate_f32_runs() {
-    lockstep_equals_separate(1, 50, false);
+    lockstep_equals_separate(1, 50, false, false);
 }
 
 #[test]
 fn adam_lanes_equal_separate_f32_runs() {
-    lockstep_equals_separate(2, 50, true);
+    lockstep_equals_separate(2, 50, true, false);
+}
+
+#[test]
+fn adam_with_l2_lanes_equal_separate_f32_runs() {
+    lockstep_equals_separate(4, 50, true, true);
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
     #[test]
     fn lanes_equal_separate_runs_for_any_seed(seed in 3u64..1_000_000) {
-        lockstep_equals_separate(seed, 5, false);
+        lockstep_equals_separate(seed, 5, false, false);
     }
 }
 
