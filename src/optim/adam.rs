@@ -9,6 +9,9 @@ use crate::zeros::Zeros;
 /// decay added to the gradient (PyTorch's `Adam(weight_decay=…)`):
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
 /// `p ← p − lr · m̂ / (√v̂ + ε)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`.
+/// On x86-64 a moment below the smallest normal number is stored as 0:
+/// subnormal moments (those of a gradient that stays at zero) made a
+/// 784 → 256 → 10 step 5× slower after a few thousand steps.
 ///
 /// ```
 /// use stackprop::optim::{Adam, Optimizer};
@@ -125,8 +128,8 @@ impl<T: Real, M: Params<T>> Optimizer<M> for Adam<T> {
             let wd = super::decay(kind, self.wd, self.decay_biases);
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let g = g + wd * *p;
-                *m = self.beta1 * *m + (one - self.beta1) * g;
-                *v = self.beta2 * *v + (one - self.beta2) * g * g;
+                *m = super::flush_subnormal(self.beta1 * *m + (one - self.beta1) * g);
+                *v = super::flush_subnormal(self.beta2 * *v + (one - self.beta2) * g * g);
                 let mhat = *m / c1;
                 let vhat = *v / c2;
                 *p -= self.lr * mhat / (vhat.simd_sqrt() + self.eps);

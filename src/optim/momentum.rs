@@ -6,7 +6,9 @@ use crate::scalar::Real;
 
 /// SGD with momentum (PyTorch's `SGD(momentum=μ, nesterov=…)`):
 /// `g' = g + wd·p`, `v ← μ·v + g'`, then `p ← p − lr·v`, or with Nesterov
-/// `p ← p − lr·(g' + μ·v)`. The state `v` is a value shaped like the model.
+/// `p ← p − lr·(g' + μ·v)`. The state `v` is a value shaped like the model;
+/// on x86-64 a velocity below the smallest normal number is stored as 0
+/// (arithmetic on subnormal numbers is slow there).
 ///
 /// ```
 /// use stackprop::optim::{Momentum, Optimizer};
@@ -62,7 +64,7 @@ impl<T: Real, M: Params<T>> Optimizer<M> for Momentum<T> {
             let wd = super::decay(kind, self.wd, self.decay_biases);
             for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
                 let g = g + wd * *p;
-                *v = self.momentum * *v + g;
+                *v = super::flush_subnormal(self.momentum * *v + g);
                 let step = if self.nesterov { g + self.momentum * *v } else { *v };
                 *p -= self.lr * step;
             }
