@@ -8,10 +8,13 @@
 //! 97th float; worst 0.96 ulp), so a
 //! loop over a slice becomes vector code.
 //!
+//! [`tanh_f32`] builds on it the same way (`libm`'s `tanhf` made a `Tanh`
+//! layer of 256 × 32 values cost 108 µs; see its docs).
+//!
 //! Every type whose lanes are `f32` (`f32` itself and simba's `f32` packs)
-//! goes through [`exp_f32`] lane by lane in [`exp`], so a pack of models
-//! rounds exactly like the same models run one by one; other scalars use
-//! their own `simd_exp`.
+//! goes through [`exp_f32`] and [`tanh_f32`] lane by lane in [`exp`] and
+//! [`tanh`], so a pack of models rounds exactly like the same models run
+//! one by one; other scalars use their own `simd_exp` and `simd_tanh`.
 
 use crate::scalar::Real;
 use core::any::{Any, TypeId};
@@ -76,17 +79,67 @@ pub fn exp_f32(x: f32) -> f32 {
 /// ```
 #[inline]
 pub fn exp<T: Real>(x: T) -> T {
+    lane_by_lane(x, exp_f32, T::simd_exp)
+}
+
+/// `tanh x` for an `f32`, within 2 ulp of the exact value, branch-free.
+///
+/// Cephes' `tanhf`: for `|x| < 0.625` the odd polynomial
+/// `x + x³·p(x²)`, else `1 − 2/(e^{2|x|} + 1)` with [`exp_f32`] (whose
+/// saturation to `+∞` gives exactly `±1` for large `|x|`); the sign of `x`
+/// is copied onto the result, so `tanh(−0) = −0`. Both forms are computed
+/// and one selected, so a loop over a slice becomes vector code: a `Tanh`
+/// layer over 256 × 32 values took 108 µs with `libm`'s `tanhf` (a
+/// library call per element) and takes a few µs with it.
+///
+/// ```
+/// use stackprop::math::tanh_f32;
+/// assert_eq!(tanh_f32(0.0), 0.0);
+/// assert!(tanh_f32(-0.0).is_sign_negative());
+/// assert!((tanh_f32(0.5) - 0.5f64.tanh() as f32).abs() <= 2.0 * f32::EPSILON);
+/// assert_eq!(tanh_f32(20.0), 1.0);
+/// assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
+/// assert!(tanh_f32(f32::NAN).is_nan());
+/// ```
+#[inline(always)]
+pub fn tanh_f32(x: f32) -> f32 {
+    let z = x.abs();
+    let s = z * z;
+    let p = (((-5.704_988_7e-3 * s + 2.063_909e-2) * s - 5.373_971_6e-2) * s + 1.333_144_2e-1) * s
+        - 3.333_328e-1;
+    let small = z + z * s * p;
+    let big = 1.0 - 2.0 / (exp_f32(z + z) + 1.0);
+    let y = if z < 0.625 { small } else { big };
+    y.copysign(x)
+}
+
+/// `tanh x` lane by lane: [`tanh_f32`] for every type whose lanes are
+/// `f32`, `simd_tanh` for the others (`f64` and its packs).
+///
+/// ```
+/// use stackprop::math::{tanh, tanh_f32};
+/// assert_eq!(tanh(0.5f32), tanh_f32(0.5));
+/// assert_eq!(tanh(0.5f64), 0.5f64.tanh());
+/// ```
+#[inline]
+pub fn tanh<T: Real>(x: T) -> T {
+    lane_by_lane(x, tanh_f32, T::simd_tanh)
+}
+
+/// `f32_fn` on every lane when the lanes are `f32`, else `other`.
+#[inline(always)]
+fn lane_by_lane<T: Real>(x: T, f32_fn: fn(f32) -> f32, other: impl Fn(T) -> T) -> T {
     if is_f32::<T>() {
-        return on_f32(x, exp_f32);
+        return on_f32(x, f32_fn);
     }
     if is_f32::<T::Element>() {
         let mut y = x;
         for i in 0..T::LANES {
-            y.replace(i, on_f32(x.extract(i), exp_f32));
+            y.replace(i, on_f32(x.extract(i), f32_fn));
         }
         return y;
     }
-    x.simd_exp()
+    other(x)
 }
 
 /// `out[i] = exp(x[i] − shift)` for every `i`, with [`exp`]; over `f32`

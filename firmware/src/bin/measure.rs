@@ -15,7 +15,7 @@ use firmware::sine_weights::{SINE, SineNet};
 use firmware::{counted, exit, stack};
 use nalgebra::SMatrix;
 use stackprop::optim::{Adam, Optimizer, Sgd};
-use stackprop::prelude::{Layer, Linear, Mse, Trainer};
+use stackprop::prelude::{Layer, Linear, Mse, Sigmoid, Tanh, Trainer};
 
 /// `hprintln!` with the format string's implicit captures (which
 /// `hprintln!`'s `concat!` loses).
@@ -28,7 +28,7 @@ type Dense = Linear<f32, 64, 64>;
 type V<const B: usize> = SMatrix<f32, 64, B>;
 
 /// Regions in the order they run: name and multiply-accumulates.
-static REGIONS: [(&str, u32); 10] = [
+static REGIONS: [(&str, u32); 12] = [
     ("empty region (marker overhead)", 0),
     ("sine inference, batch 1, weights in flash", 16 + 16 * 16 + 16),
     ("sine training step, batch 1, Adam", 0),
@@ -39,6 +39,8 @@ static REGIONS: [(&str, u32); 10] = [
     ("dense 64x64 backward (dW and dx), batch 1", 2 * 64 * 64),
     ("dense 64x64 forward, batch 8", 64 * 64 * 8),
     ("dense 64x64 backward (dW and dx), batch 8", 2 * 64 * 64 * 8),
+    ("Tanh forward, 64 values in [-3, 3.3]", 0),
+    ("Sigmoid forward, 64 values in [-3, 3.3]", 0),
 ];
 
 fn sine_batch<const B: usize>() -> (X<B>, X<B>) {
@@ -146,6 +148,10 @@ fn main() -> ! {
         <Dense as Layer<V<8>>>::INFER_SCRATCH,
         size_of::<Dense>(),
     );
+    // Regions 10, 11: the two activations that call `exp` (or `tanh`).
+    let z = V::<1>::from_fn(|i, _| i as f32 * 0.1 - 3.0);
+    counted(|| black_box(black_box(&Tanh).forward(black_box(&z))));
+    counted(|| black_box(black_box(&Sigmoid).forward(black_box(&z))));
     say!("stack: whole program peak {} B", stack::peak_since_reset());
     say!("measure: {}", if ok { "done" } else { "inference output wrong" });
     exit(ok)
