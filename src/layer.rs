@@ -76,6 +76,29 @@ pub trait Layer<X>: Sized + Zeros {
     /// `backward` needs.
     fn forward_train(&self, x: &X, cache: &mut Self::Cache) -> Self::Output;
 
+    /// [`Layer::forward_train`] into `out`, whose old values are neither read
+    /// nor kept. A sequence writes each intermediate straight into its
+    /// cache this way; the default computes the output and moves it there,
+    /// and layers override it to write in place.
+    ///
+    /// ```
+    /// use nalgebra::SMatrix;
+    /// use stackprop::{Layer, Linear, Relu, Seq, Zeros, seq};
+    /// type Net = Seq![Linear<f32, 2, 3>, Relu, Linear<f32, 3, 1>];
+    /// let net: Net = seq![Linear::from_fn(|r, c| (r + c) as f32 - 1.0, |_| 0.5), Relu,
+    ///                     Linear::from_fn(|_, c| c as f32, |_| 0.0)];
+    /// let x = SMatrix::<f32, 2, 4>::from_fn(|r, c| r as f32 + c as f32);
+    /// let (mut c1, mut c2) = (<Net as Layer<_>>::Cache::zeros(), <Net as Layer<_>>::Cache::zeros());
+    /// let mut y = SMatrix::<f32, 1, 4>::repeat(f32::NAN); // stale values
+    /// net.forward_train_into(&x, &mut c1, &mut y);
+    /// assert_eq!(y, net.forward_train(&x, &mut c2));
+    /// assert_eq!(c1.0, c2.0); // the same intermediates cached
+    /// ```
+    #[inline]
+    fn forward_train_into(&self, x: &X, cache: &mut Self::Cache, out: &mut Self::Output) {
+        *out = self.forward_train(x, cache);
+    }
+
     /// Backward pass: adds `∂J/∂θ` into `grads` and returns `∂J/∂x`, given the
     /// forward pass's input `x`, output `y`, cache, and `dy = ∂J/∂y`.
     fn backward(

@@ -67,10 +67,17 @@ where
         self.1.forward(&h)
     }
 
+    /// `A`'s output is written straight into the cache.
     #[inline]
     fn forward_train(&self, x: &X, cache: &mut Self::Cache) -> Self::Output {
-        cache.0 = self.0.forward_train(x, &mut cache.1);
+        self.0.forward_train_into(x, &mut cache.1, &mut cache.0);
         self.1.forward_train(&cache.0, &mut cache.2)
+    }
+
+    #[inline]
+    fn forward_train_into(&self, x: &X, cache: &mut Self::Cache, out: &mut Self::Output) {
+        self.0.forward_train_into(x, &mut cache.1, &mut cache.0);
+        self.1.forward_train_into(&cache.0, &mut cache.2, out);
     }
 
     #[inline]

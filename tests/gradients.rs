@@ -409,11 +409,15 @@ fn dense<const I: usize, const O: usize, const B: usize>(
 /// `backward_into` / `backward_params_into` (and their `_checked`
 /// variants) over stale gradients (`stale`, any values) give bit for bit
 /// the parameter gradients that `backward` / `backward_params` add to
-/// zeroed ones, and the same input gradient.
+/// zeroed ones, and the same input gradient. `forward_train_into` over a
+/// stale output (`dy`'s values) and a cache filled by a pass on `−x` gives
+/// `forward_train`'s output and cache.
 fn writes_equal_adds<L, X>(l: &L, x: &X, dy: &L::Output, stale: &L) -> Result<(), TestCaseError>
 where
     L: Layer<X> + Params<f64> + Clone,
-    X: PartialEq + std::fmt::Debug,
+    L::Output: Clone + PartialEq + std::fmt::Debug,
+    L::Cache: PartialEq + std::fmt::Debug,
+    X: PartialEq + std::fmt::Debug + Clone + std::ops::Neg<Output = X>,
 {
     let bits = |g: &L| {
         let mut v = vec![];
@@ -422,6 +426,12 @@ where
     };
     let mut cache = L::Cache::zeros();
     let y = l.forward_train(x, &mut cache);
+    let mut stale_cache = L::Cache::zeros();
+    let _ = l.forward_train(&-x.clone(), &mut stale_cache);
+    let mut out = dy.clone();
+    l.forward_train_into(x, &mut stale_cache, &mut out);
+    prop_assert_eq!(&out, &y);
+    prop_assert_eq!(&stale_cache, &cache);
     let (mut added, mut written) = (L::zeros(), stale.clone());
     let dx_added = l.backward(x, &y, &cache, dy, &mut added);
     let dx_written = l.backward_into(x, &y, &cache, dy, &mut written);

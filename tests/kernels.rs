@@ -62,6 +62,12 @@ macro_rules! shape_tests {
 
                 let y = kernels::affine(&wm, &xm, Some(&bv));
                 let y0 = kernels::affine(&wm, &xm, None);
+                // Into stale values (NaN, which any read would keep): the same bits.
+                let mut yi = SMatrix::<T, O, B>::repeat(T::from_subset(&f64::NAN));
+                kernels::affine_into(&wm, &xm, Some(&bv), &mut yi);
+                assert!(yi == y, "affine_into != affine");
+                kernels::affine_into(&wm, &xm, None, &mut yi);
+                assert!(yi == y0, "affine_into without bias != affine");
                 for o in 0..O {
                     for j in 0..B {
                         let (s, a) = dot(I, |i| f(wm[(o, i)]) * f(xm[(i, j)]));

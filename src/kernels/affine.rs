@@ -40,12 +40,35 @@ pub fn affine<T: Real, const O: usize, const I: usize, const B: usize>(
     b: Option<&SVector<T, O>>,
 ) -> SMatrix<T, O, B> {
     let mut y = super::zeroed::<T, O, B>();
+    affine_into(w, x, b, &mut y);
+    y
+}
+
+/// [`affine`] into `y`, whose old values are neither read nor kept: a
+/// training pass writes each activation straight into its cache, without a
+/// zeroed temporary and a copy.
+///
+/// ```
+/// use nalgebra::{SMatrix, SVector};
+/// use stackprop::kernels::{affine, affine_into};
+/// let w = SMatrix::<f32, 2, 3>::from_fn(|r, c| (r + c) as f32);
+/// let x = SMatrix::<f32, 3, 4>::from_fn(|r, c| r as f32 - c as f32);
+/// let b = SVector::<f32, 2>::new(0.5, -1.0);
+/// let mut y = SMatrix::<f32, 2, 4>::repeat(f32::NAN); // stale values
+/// affine_into(&w, &x, Some(&b), &mut y);
+/// assert_eq!(y, affine(&w, &x, Some(&b)));
+/// ```
+#[inline]
+pub fn affine_into<T: Real, const O: usize, const I: usize, const B: usize>(
+    w: &SMatrix<T, O, I>,
+    x: &SMatrix<T, I, B>,
+    b: Option<&SVector<T, O>>,
+    y: &mut SMatrix<T, O, B>,
+) {
     #[cfg(target_arch = "x86_64")]
-    if let (Some(yf), Some(wf), Some(xf)) =
-        (super::cast_mut(&mut y), super::cast(w), super::cast(x))
-    {
+    if let (Some(yf), Some(wf), Some(xf)) = (super::cast_mut(y), super::cast(w), super::cast(x)) {
         super::f32v::affine::<O, I, B>(yf, wf, xf, b.and_then(super::cast));
-        return y;
+        return;
     }
     if B == 1 && VEC_BYTES != 0 {
         // One sample: a matrix-vector product is a chain of I additions per
@@ -57,7 +80,7 @@ pub fn affine<T: Real, const O: usize, const I: usize, const B: usize>(
             b: b.map(|b| b.as_slice()),
         };
         for_tiles_of::<T, _, O, 1>(&mut op, true);
-        return y;
+        return;
     }
     let mut op = Affine::<T, O, I> {
         y: y.as_mut_slice(),
@@ -68,7 +91,6 @@ pub fn affine<T: Real, const O: usize, const I: usize, const B: usize>(
     // Row blocks outer: a block of W (R rows × I) is reused from cache by
     // every column block of X.
     for_tiles_of::<T, _, O, B>(&mut op, true);
-    y
 }
 
 struct Affine<'a, T, const O: usize, const I: usize> {

@@ -91,7 +91,7 @@ mod f32v;
 mod matmul_tr_acc;
 mod tr_matmul;
 
-pub use affine::{affine, matmul};
+pub use affine::{affine, affine_into, matmul};
 pub(crate) use matmul_tr_acc::matmul_tr_known_finite;
 pub use matmul_tr_acc::{matmul_tr, matmul_tr_acc};
 pub use tr_matmul::tr_matmul;

@@ -56,6 +56,15 @@ macro_rules! activation_layer {
                 act::forward(self, x)
             }
             #[inline]
+            fn forward_train_into(
+                &self,
+                x: &SMatrix<T, N, B>,
+                _: &mut (),
+                out: &mut SMatrix<T, N, B>,
+            ) {
+                act::forward_into(self, x, out)
+            }
+            #[inline]
             fn backward(
                 &self,
                 _x: &SMatrix<T, N, B>,
@@ -135,6 +144,10 @@ impl<T: Real, const N: usize, const B: usize> Layer<SMatrix<T, N, B>> for LeakyR
     #[inline]
     fn forward_train(&self, x: &SMatrix<T, N, B>, _: &mut ()) -> SMatrix<T, N, B> {
         act::forward(self, x)
+    }
+    #[inline]
+    fn forward_train_into(&self, x: &SMatrix<T, N, B>, _: &mut (), out: &mut SMatrix<T, N, B>) {
+        act::forward_into(self, x, out)
     }
     #[inline]
     fn backward(

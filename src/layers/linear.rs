@@ -188,6 +188,11 @@ impl<T: Real, const I: usize, const O: usize, const B: usize> Layer<SMatrix<T, I
     }
 
     #[inline]
+    fn forward_train_into(&self, x: &SMatrix<T, I, B>, _: &mut (), out: &mut SMatrix<T, O, B>) {
+        kernels::affine_into(&self.weight, x, Some(&self.bias), out)
+    }
+
+    #[inline]
     fn backward(
         &self,
         x: &SMatrix<T, I, B>,

@@ -79,10 +79,28 @@ pub fn forward<T: Real, A: Activation<T>, const R: usize, const C: usize>(
     // through an element iterator and an uninitialized buffer, which the
     // compiler does not vectorize.
     let mut y = SMatrix::from_data(nalgebra::ArrayStorage([[T::zero(); R]; C]));
+    forward_into(f, z, &mut y);
+    y
+}
+
+/// [`forward`] into `y`, whose old values are neither read nor kept.
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// use stackprop::ops::activation::{forward_into, Relu};
+/// let mut y = SMatrix::<f32, 1, 2>::repeat(f32::NAN);
+/// forward_into(&Relu, &SMatrix::<f32, 1, 2>::new(-1.0, 2.0), &mut y);
+/// assert_eq!(y, SMatrix::<f32, 1, 2>::new(0.0, 2.0));
+/// ```
+#[inline]
+pub fn forward_into<T: Real, A: Activation<T>, const R: usize, const C: usize>(
+    f: &A,
+    z: &SMatrix<T, R, C>,
+    y: &mut SMatrix<T, R, C>,
+) {
     for (y, &z) in y.as_mut_slice().iter_mut().zip(z.as_slice()) {
         *y = f.apply(z);
     }
-    y
 }
 
 /// `∂J/∂Z = dY ⊙ φ'(Z)`, given the forward output `Y` as the cache.
