@@ -125,20 +125,19 @@ fn tanh_picks_the_f32_path_only_for_f32_lanes() {
 fn packs_equal_f32_lane_by_lane() {
     use simba::simd::{WideF32x4, WideF32x8};
     let xs = [-90.0f32, -3.5, -0.7, -0.0, 1e-30, 0.6, 0.65, 2.0, 9.5, 88.0, f32::NAN];
-    for w in xs.windows(8) {
-        let a: [f32; 8] = w.try_into().unwrap();
-        let (e, t) = (exp(WideF32x8::from_arr(a)), tanh(WideF32x8::from_arr(a)));
+    // The lanes `a` of a pack and its `exp` and `tanh`, as arrays.
+    let check = |a: &[f32], e: &[f32], t: &[f32]| {
         for (l, &x) in a.iter().enumerate() {
-            assert_eq!(e.into_arr()[l].to_bits(), exp_f32(x).to_bits(), "exp lane {l} of {a:?}");
-            assert_eq!(t.into_arr()[l].to_bits(), tanh_f32(x).to_bits(), "tanh lane {l} of {a:?}");
+            assert_eq!(e[l].to_bits(), exp_f32(x).to_bits(), "exp lane {l} of {a:?}");
+            assert_eq!(t[l].to_bits(), tanh_f32(x).to_bits(), "tanh lane {l} of {a:?}");
         }
+    };
+    for w in xs.windows(8) {
+        let p = WideF32x8::from_arr(w.try_into().unwrap());
+        check(w, &exp(p).into_arr(), &tanh(p).into_arr());
     }
     for w in xs.windows(4) {
-        let a: [f32; 4] = w.try_into().unwrap();
-        let (e, t) = (exp(WideF32x4::from_arr(a)), tanh(WideF32x4::from_arr(a)));
-        for (l, &x) in a.iter().enumerate() {
-            assert_eq!(e.into_arr()[l].to_bits(), exp_f32(x).to_bits(), "exp lane {l} of {a:?}");
-            assert_eq!(t.into_arr()[l].to_bits(), tanh_f32(x).to_bits(), "tanh lane {l} of {a:?}");
-        }
+        let p = WideF32x4::from_arr(w.try_into().unwrap());
+        check(w, &exp(p).into_arr(), &tanh(p).into_arr());
     }
 }
