@@ -82,8 +82,7 @@ mod tests {
 
     /// With a zero gradient the state decays to exactly zero: on x86-64
     /// never through a subnormal value, elsewhere through them (IEEE's
-    /// gradual underflow), in both cases without touching the parameters
-    /// more than the normal part of the decay does.
+    /// gradual underflow); the parameters stay finite.
     fn decays_without_subnormals<O: Optimizer<L>>(
         opt: O,
         state: &mut O::State,
