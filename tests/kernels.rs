@@ -158,6 +158,11 @@ shape_tests! {
     // 1, 2 and 4 for 12-column tiles; gemv and rank-one with 16 lanes.
     s96x20x14: 96, 20, 14;
     s81x12x25: 81, 12, 25;
+    // The input gradient of a `W` over 16 KiB and at most 4096 values
+    // (x86-64, f64: transposed block by block): `k` in chunks of 128 + 2
+    // (130 × 31), in one chunk (70 × 40: blocks of 16 and 8 rows).
+    s130x31x5: 130, 31, 5;
+    s70x40x7: 70, 40, 7;
     s48x40x1: 48, 40, 1;
     s50x7x1: 50, 7, 1;
     // Batches above the weight gradient's block of samples (32 for 256
@@ -168,31 +173,78 @@ shape_tests! {
 
 /// `G += A·Bᵀ` adds each element's products in the order of the shared
 /// index, from `G`'s old value, also across the blocks of samples the
-/// `f32` kernel splits a big batch into: bit for bit the sequential loop
-/// (fused multiply-adds where the `f32` kernels fuse: x86-64 with FMA).
+/// x86-64 kernels split a big batch into: bit for bit the sequential loop
+/// (fused multiply-adds where the kernels fuse: x86-64 with FMA), in `f32`
+/// and `f64`.
 #[test]
 fn matmul_tr_acc_adds_in_sample_order() {
-    fn check<const M: usize, const K: usize, const N: usize>() {
-        let f = |i: usize, s: usize| ((i * 2_654_435_761 + s) % 1999) as f32 / 999.5 - 1.0;
-        let a = Box::new(SMatrix::<f32, M, N>::from_fn(|i, j| f(i * N + j, 1)));
-        let b = Box::new(SMatrix::<f32, K, N>::from_fn(|i, j| f(i * N + j, 2)));
-        let mut g = Box::new(SMatrix::<f32, M, K>::from_fn(|i, j| f(i * K + j, 3)));
+    fn check<T, const M: usize, const K: usize, const N: usize>(mul_add: fn(T, T, T) -> T)
+    where
+        T: stackprop::Real + nalgebra::Scalar + Into<f64>,
+        f64: simba::scalar::SubsetOf<T>,
+    {
+        let f = |i: usize, s: usize| {
+            T::from_subset(&(((i * 2_654_435_761 + s) % 1999) as f64 / 999.5 - 1.0))
+        };
+        let a = Box::new(SMatrix::<T, M, N>::from_fn(|i, j| f(i * N + j, 1)));
+        let b = Box::new(SMatrix::<T, K, N>::from_fn(|i, j| f(i * N + j, 2)));
+        let mut g = Box::new(SMatrix::<T, M, K>::from_fn(|i, j| f(i * K + j, 3)));
         let mut want = g.clone();
         let fused = cfg!(all(target_arch = "x86_64", target_feature = "fma"));
         for i in 0..M {
             for k in 0..K {
                 for n in 0..N {
                     let (p, q, acc) = (a[(i, n)], b[(k, n)], want[(i, k)]);
-                    want[(i, k)] = if fused { p.mul_add(q, acc) } else { acc + p * q };
+                    want[(i, k)] = if fused { mul_add(p, q, acc) } else { acc + p * q };
                 }
             }
         }
         kernels::matmul_tr_acc(&mut *g, &*a, &*b);
-        assert!(g.iter().zip(want.iter()).all(|(g, w)| g.to_bits() == w.to_bits()), "{M}x{K}x{N}");
+        let bits = |v: T| Into::<f64>::into(v).to_bits();
+        assert!(g.iter().zip(want.iter()).all(|(g, w)| bits(*g) == bits(*w)), "{M}x{K}x{N}");
     }
-    check::<260, 5, 70>();
-    check::<100, 7, 90>();
-    check::<64, 64, 16>();
+    check::<f32, 260, 5, 70>(f32::mul_add);
+    check::<f32, 100, 7, 90>(f32::mul_add);
+    check::<f32, 64, 64, 16>(f32::mul_add);
+    check::<f64, 260, 5, 70>(f64::mul_add);
+    check::<f64, 100, 7, 90>(f64::mul_add);
+    check::<f64, 64, 64, 16>(f64::mul_add);
+}
+
+/// `Aᵀ·B` for an `A` of at most 4096 elements and more than one sample adds
+/// each element's products in the order of `k`, from zero, also across the
+/// chunks of `k` the x86-64 kernel splits a long `A` of over 16 KiB into
+/// (`f64` 130 × 31): bit for bit the sequential loop (fused where the
+/// kernels fuse), in `f32` and `f64`.
+#[test]
+fn small_tr_matmul_adds_in_order_of_k() {
+    fn check<T, const K: usize, const M: usize, const N: usize>(mul_add: fn(T, T, T) -> T)
+    where
+        T: stackprop::Real + nalgebra::Scalar + Into<f64>,
+        f64: simba::scalar::SubsetOf<T>,
+    {
+        let f = |i: usize, s: usize| {
+            T::from_subset(&(((i * 2_654_435_761 + s) % 1999) as f64 / 999.5 - 1.0))
+        };
+        let a = SMatrix::<T, K, M>::from_fn(|i, j| f(i * M + j, 1));
+        let b = SMatrix::<T, K, N>::from_fn(|i, j| f(i * N + j, 2));
+        let fused = cfg!(all(target_arch = "x86_64", target_feature = "fma"));
+        let want = SMatrix::<T, M, N>::from_fn(|m, n| {
+            (0..K).fold(T::zero(), |acc, k| {
+                let (p, q) = (a[(k, m)], b[(k, n)]);
+                if fused { mul_add(p, q, acc) } else { acc + p * q }
+            })
+        });
+        let got = kernels::tr_matmul(&a, &b);
+        let bits = |v: T| Into::<f64>::into(v).to_bits();
+        assert!(got.iter().zip(want.iter()).all(|(g, w)| bits(*g) == bits(*w)), "{K}x{M}x{N}");
+    }
+    check::<f32, 130, 31, 5>(f32::mul_add);
+    check::<f32, 70, 40, 7>(f32::mul_add);
+    check::<f32, 64, 64, 16>(f32::mul_add);
+    check::<f64, 130, 31, 5>(f64::mul_add);
+    check::<f64, 70, 40, 7>(f64::mul_add);
+    check::<f64, 64, 64, 16>(f64::mul_add);
 }
 
 /// The W2 layer (`784 → 256`, 800 KB of weights; the packed path of

@@ -1,17 +1,19 @@
-//! A network over `WideF32x8` is 8 independent `f32` networks: each lane of
-//! a lockstep run (different initial weights and learning rate per lane)
-//! equals, bit for bit, a separate `f32` run of that lane's model.
+//! A network over `WideF32x8` is 8 independent `f32` networks (and one over
+//! `WideF64x4` 4 `f64` networks): each lane of a lockstep run (different
+//! initial weights and learning rate per lane) equals, bit for bit, a
+//! separate run of that lane's model.
 //!
 //! Why exactly: every operation of a step is lane-wise (`+`, `−`, `×`, `÷`,
 //! `max`, `exp`, `ln`, `tanh` are the same IEEE operations or the same libm
 //! functions lane by lane: simba's wide types apply the scalar function to
 //! each lane) and the kernels add in an order that depends on the shapes and
 //! the target, not on the scalar type (see `stackprop::kernels`, Rounding).
-//! On x86-64 `f32` goes through its own 8-lane kernels and packs through the
-//! generic ones; both add in the same order, and both fuse the multiply-adds
-//! exactly when the target has FMA, so this holds with and without
-//! `-C target-cpu=native` (`kernels_lanes_equal_f32` checks the three
-//! products alone on shapes that hit every tile and tail). If a future
+//! On x86-64 `f32` and `f64` go through their own kernels (explicit
+//! vectors) and packs through the generic ones; both add in the same order,
+//! and both fuse the multiply-adds exactly when the target has FMA, so this
+//! holds with and without `-C target-cpu=native`
+//! (`kernels_lanes_equal_f32_and_f64` checks the three products alone on
+//! shapes that hit every tile and tail). If a future
 //! kernel broke this, the lanes would still agree within rounding; the test
 //! would then say which parameter first differs.
 //!
@@ -19,14 +21,14 @@
 
 use nalgebra::SMatrix;
 use proptest::prelude::{ProptestConfig, proptest};
-use simba::simd::WideF32x8;
+use simba::simd::{WideF32x8, WideF64x4};
 use stackprop::prelude::*;
 use stackprop::scalar::SimdValue;
 
 type Net<T> = Seq![Linear<T, 3, 9>, Tanh, Linear<T, 9, 17>, Relu, Linear<T, 17, 4>];
 const B: usize = 5;
 
-fn model(seed: u64) -> Net<f32> {
+fn model<T: stackprop::Real>(seed: u64) -> Net<T> {
     let mut rng = Rng::new(seed);
     seq![
         Linear::init(&mut rng, Init::HeUniform),
@@ -37,15 +39,39 @@ fn model(seed: u64) -> Net<f32> {
     ]
 }
 
-fn pack(models: &[Net<f32>; 8]) -> Net<WideF32x8> {
-    let mut net = Net::<WideF32x8>::zeros();
-    for t in 0..<Net<f32> as Params<f32>>::TENSORS {
+/// The `N` models as the lanes of one network over `P`.
+fn pack<P, E, const N: usize>(models: &[Net<E>; N]) -> Net<P>
+where
+    P: stackprop::Real + SimdValue<Element = E>,
+    E: stackprop::Real,
+{
+    let mut net = Net::<P>::zeros();
+    for t in 0..<Net<E> as Params<E>>::TENSORS {
         let (_, dst) = net.tensor_mut(t).expect("tensor t");
         for (e, d) in dst.iter_mut().enumerate() {
-            *d = WideF32x8::from(core::array::from_fn(|l| models[l].tensor(t).expect("t").1[e]));
+            for (l, m) in models.iter().enumerate() {
+                d.replace(l, m.tensor(t).expect("t").1[e]);
+            }
         }
     }
     net
+}
+
+/// Every parameter of lane `l` of `wide` equals `singles[l]`'s.
+fn assert_lanes_equal<P, E, const N: usize>(wide: &Net<P>, singles: &[Net<E>; N])
+where
+    P: stackprop::Real + SimdValue<Element = E>,
+    E: stackprop::Real + core::fmt::Debug,
+{
+    for tensor in 0..<Net<E> as Params<E>>::TENSORS {
+        let (_, w) = wide.tensor(tensor).expect("tensor");
+        for (l, single) in singles.iter().enumerate() {
+            let (_, s) = single.tensor(tensor).expect("tensor");
+            for (e, (a, b)) in w.iter().zip(s).enumerate() {
+                assert_eq!(a.extract(l), *b, "tensor {tensor}, element {e}, lane {l}");
+            }
+        }
+    }
 }
 
 /// Trains 8 models for `steps` steps in lockstep and separately; every
@@ -58,7 +84,7 @@ fn lockstep_equals_separate(seed: u64, steps: usize, adam: bool, l2: bool) {
     let t: [usize; B] = core::array::from_fn(|_| rng.below(4));
     let rates: [f32; 8] = core::array::from_fn(|l| 0.01 * (l + 1) as f32);
     let mut singles: [Net<f32>; 8] = core::array::from_fn(|l| model(seed * 8 + l as u64));
-    let mut wide = pack(&singles);
+    let mut wide: Net<WideF32x8> = pack(&singles);
     let xw = x.map(WideF32x8::splat);
 
     let mut losses = [[0.0f32; 8]; 2];
@@ -95,15 +121,7 @@ fn lockstep_equals_separate(seed: u64, steps: usize, adam: bool, l2: bool) {
             assert_eq!(losses[0], losses[1], "losses");
         }
     }
-    for tensor in 0..<Net<f32> as Params<f32>>::TENSORS {
-        let (_, w) = wide.tensor(tensor).expect("tensor");
-        for (l, single) in singles.iter().enumerate() {
-            let (_, s) = single.tensor(tensor).expect("tensor");
-            for (e, (a, b)) in w.iter().zip(s).enumerate() {
-                assert_eq!(a.extract(l), *b, "tensor {tensor}, element {e}, lane {l}");
-            }
-        }
-    }
+    assert_lanes_equal(&wide, &singles);
 }
 
 #[test]
@@ -121,6 +139,32 @@ fn adam_with_l2_lanes_equal_separate_f32_runs() {
     lockstep_equals_separate(4, 50, true, true);
 }
 
+/// Four `f64` models in one `WideF64x4` network: 50 SGD steps equal four
+/// separate `f64` runs, lane for lane (on x86-64 `f64` has its own kernels,
+/// which fuse exactly when the packs' do).
+#[test]
+fn sgd_lanes_equal_separate_f64_runs() {
+    let mut rng = Rng::new(9);
+    let x = SMatrix::<f64, 3, B>::from_fn(|_, _| rng.range(-2.0, 2.0));
+    let t: [usize; B] = core::array::from_fn(|_| rng.below(4));
+    let rates: [f64; 4] = core::array::from_fn(|l| 0.01 * (l + 1) as f64);
+    let mut singles: [Net<f64>; 4] = core::array::from_fn(|l| model(90 + l as u64));
+    let mut wide: Net<WideF64x4> = pack(&singles);
+    let xw = x.map(WideF64x4::splat);
+    let mut tw =
+        Trainer::new(Sgd::new(WideF64x4::from(rates)).weight_decay(WideF64x4::splat(1e-3)));
+    let mut ts: [_; 4] =
+        core::array::from_fn(|l| Trainer::new(Sgd::new(rates[l]).weight_decay(1e-3)));
+    for step in 0..50 {
+        let lw = tw.step(&mut wide, &SoftmaxCrossEntropy, &xw, &t).expect("finite");
+        for (l, (tr, single)) in ts.iter_mut().zip(&mut singles).enumerate() {
+            let ls = tr.step(single, &SoftmaxCrossEntropy, &x, &t).expect("finite");
+            assert_eq!(lw.extract(l), ls, "loss of step {step}, lane {l}");
+        }
+    }
+    assert_lanes_equal(&wide, &singles);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
     #[test]
@@ -134,7 +178,7 @@ proptest! {
 #[test]
 fn forward_lanes_equal_f32() {
     let models: [Net<f32>; 8] = core::array::from_fn(|l| model(100 + l as u64));
-    let wide = pack(&models);
+    let wide: Net<WideF32x8> = pack(&models);
     let mut rng = Rng::new(7);
     let x = SMatrix::<f32, 3, 13>::from_fn(|_, _| rng.range(-1.0, 1.0) as f32);
     let yw = wide.forward(&x.map(WideF32x8::splat));
@@ -147,40 +191,50 @@ fn forward_lanes_equal_f32() {
 }
 
 /// The three products of a layer `O × I` at batch `N`, lane by lane against
-/// `f32`, bit for bit.
-fn kernels_lanes_equal<const O: usize, const I: usize, const N: usize>(seed: u64) {
+/// the pack's lane type `E` (`f32` or `f64`), bit for bit.
+fn kernels_lanes_equal<P, E, const O: usize, const I: usize, const N: usize>(seed: u64)
+where
+    P: stackprop::Real + SimdValue<Element = E> + nalgebra::Scalar,
+    E: stackprop::Real + nalgebra::Scalar,
+    f64: simba::scalar::SubsetOf<E>,
+{
     use stackprop::kernels::{affine, matmul_tr, matmul_tr_acc, tr_matmul};
     let mut rng = Rng::new(seed);
-    let mut lanes = |n: usize| -> Vec<[f32; 8]> {
-        (0..n).map(|_| core::array::from_fn(|_| rng.range(-1.0, 1.0) as f32)).collect()
+    let mut lanes = |n: usize| -> Vec<Vec<E>> {
+        let mut one = || E::from_subset(&rng.range(-1.0, 1.0));
+        (0..n).map(|_| (0..P::LANES).map(|_| one()).collect()).collect()
     };
     let (w, x, b, dy, g) = (lanes(O * I), lanes(I * N), lanes(O), lanes(O * N), lanes(O * I));
-    let wide = |v: &[[f32; 8]], e: usize| WideF32x8::from(v[e]);
-    let ww = SMatrix::<WideF32x8, O, I>::from_fn(|r, c| wide(&w, c * O + r));
-    let xw = SMatrix::<WideF32x8, I, N>::from_fn(|r, c| wide(&x, c * I + r));
-    let bw = SMatrix::<WideF32x8, O, 1>::from_fn(|r, _| wide(&b, r));
-    let dyw = SMatrix::<WideF32x8, O, N>::from_fn(|r, c| wide(&dy, c * O + r));
-    let mut gw = SMatrix::<WideF32x8, O, I>::from_fn(|r, c| wide(&g, c * O + r));
+    let wide = |v: &[Vec<E>], e: usize| {
+        v[e].iter().enumerate().fold(P::splat(v[e][0]), |p, (l, &x)| {
+            let mut p = p;
+            p.replace(l, x);
+            p
+        })
+    };
+    let ww = SMatrix::<P, O, I>::from_fn(|r, c| wide(&w, c * O + r));
+    let xw = SMatrix::<P, I, N>::from_fn(|r, c| wide(&x, c * I + r));
+    let bw = SMatrix::<P, O, 1>::from_fn(|r, _| wide(&b, r));
+    let dyw = SMatrix::<P, O, N>::from_fn(|r, c| wide(&dy, c * O + r));
+    let mut gw = SMatrix::<P, O, I>::from_fn(|r, c| wide(&g, c * O + r));
     let yw = affine(&ww, &xw, Some(&bw));
     let dxw = tr_matmul(&ww, &dyw);
     matmul_tr_acc(&mut gw, &dyw, &xw);
     let mut hw = ww;
     matmul_tr(&mut hw, &dyw, &xw);
-    for l in 0..8 {
-        let one = |v: &[[f32; 8]], e: usize| v[e][l];
-        let w1 = SMatrix::<f32, O, I>::from_fn(|r, c| one(&w, c * O + r));
-        let x1 = SMatrix::<f32, I, N>::from_fn(|r, c| one(&x, c * I + r));
-        let b1 = SMatrix::<f32, O, 1>::from_fn(|r, _| one(&b, r));
-        let dy1 = SMatrix::<f32, O, N>::from_fn(|r, c| one(&dy, c * O + r));
-        let mut g1 = SMatrix::<f32, O, I>::from_fn(|r, c| one(&g, c * O + r));
+    for l in 0..P::LANES {
+        let one = |v: &[Vec<E>], e: usize| v[e][l];
+        let w1 = SMatrix::<E, O, I>::from_fn(|r, c| one(&w, c * O + r));
+        let x1 = SMatrix::<E, I, N>::from_fn(|r, c| one(&x, c * I + r));
+        let b1 = SMatrix::<E, O, 1>::from_fn(|r, _| one(&b, r));
+        let dy1 = SMatrix::<E, O, N>::from_fn(|r, c| one(&dy, c * O + r));
+        let mut g1 = SMatrix::<E, O, I>::from_fn(|r, c| one(&g, c * O + r));
         matmul_tr_acc(&mut g1, &dy1, &x1);
         let shape = (O, I, N);
-        assert_eq!(
-            yw.map(|v| v.extract(l)),
-            affine(&w1, &x1, Some(&b1)),
-            "affine {shape:?} lane {l}"
-        );
-        assert_eq!(dxw.map(|v| v.extract(l)), tr_matmul(&w1, &dy1), "tr_matmul {shape:?} lane {l}");
+        let lane = |m: &SMatrix<P, O, N>| m.map(|v| v.extract(l));
+        assert_eq!(lane(&yw), affine(&w1, &x1, Some(&b1)), "affine {shape:?} lane {l}");
+        let dx = dxw.map(|v| v.extract(l));
+        assert_eq!(dx, tr_matmul(&w1, &dy1), "tr_matmul {shape:?} lane {l}");
         assert_eq!(gw.map(|v| v.extract(l)), g1, "matmul_tr_acc {shape:?} lane {l}");
         let mut h1 = w1;
         matmul_tr(&mut h1, &dy1, &x1);
@@ -193,7 +247,7 @@ fn kernels_lanes_equal<const O: usize, const I: usize, const N: usize>(seed: u64
 /// On a 64 MiB thread: a debug build keeps the 128 KiB pack matrices (and
 /// copies of them) on the stack.
 #[test]
-fn kernels_lanes_equal_f32() {
+fn kernels_lanes_equal_f32_and_f64() {
     std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(kernel_shapes)
@@ -203,14 +257,22 @@ fn kernels_lanes_equal_f32() {
 }
 
 fn kernel_shapes() {
-    kernels_lanes_equal::<3, 16, 1>(1);
-    kernels_lanes_equal::<16, 4, 1>(2);
-    kernels_lanes_equal::<70, 9, 13>(3);
-    kernels_lanes_equal::<40, 33, 7>(4);
-    kernels_lanes_equal::<10, 64, 16>(5);
-    kernels_lanes_equal::<64, 64, 16>(6);
-    kernels_lanes_equal::<24, 130, 3>(7);
-    kernels_lanes_equal::<5, 7, 1>(8);
-    kernels_lanes_equal::<81, 12, 25>(9);
-    kernels_lanes_equal::<50, 7, 1>(10);
+    macro_rules! shapes {
+        ($p:ty, $e:ty) => {
+            kernels_lanes_equal::<$p, $e, 3, 16, 1>(1);
+            kernels_lanes_equal::<$p, $e, 16, 4, 1>(2);
+            kernels_lanes_equal::<$p, $e, 70, 9, 13>(3);
+            kernels_lanes_equal::<$p, $e, 40, 33, 7>(4);
+            kernels_lanes_equal::<$p, $e, 10, 64, 16>(5);
+            kernels_lanes_equal::<$p, $e, 64, 64, 16>(6);
+            kernels_lanes_equal::<$p, $e, 24, 130, 3>(7);
+            kernels_lanes_equal::<$p, $e, 5, 7, 1>(8);
+            kernels_lanes_equal::<$p, $e, 81, 12, 25>(9);
+            kernels_lanes_equal::<$p, $e, 50, 7, 1>(10);
+            kernels_lanes_equal::<$p, $e, 130, 31, 5>(11);
+            kernels_lanes_equal::<$p, $e, 70, 40, 7>(12);
+        };
+    }
+    shapes!(WideF32x8, f32);
+    shapes!(WideF64x4, f64);
 }

@@ -66,8 +66,7 @@ pub fn affine_into<T: Real, const O: usize, const I: usize, const B: usize>(
     y: &mut SMatrix<T, O, B>,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if let (Some(yf), Some(wf), Some(xf)) = (super::cast_mut(y), super::cast(w), super::cast(x)) {
-        super::f32v::affine::<O, I, B>(yf, wf, xf, b.and_then(super::cast));
+    if super::vectors::try_affine(w, x, b, y) {
         return;
     }
     if B == 1 && VEC_BYTES != 0 {

@@ -71,8 +71,8 @@ fn product<T: Real, const M: usize, const K: usize, const N: usize, const ADD: b
     b: &SMatrix<T, K, N>,
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if let (Some(gf), Some(af), Some(bf)) = (super::cast_mut(g), super::cast(a), super::cast(b)) {
-        return super::f32v::matmul_tr_acc::<M, K, N, ADD>(gf, af, bf);
+    if let Some(known_finite) = super::vectors::try_matmul_tr_acc::<T, M, K, N, ADD>(g, a, b) {
+        return known_finite;
     }
     let start = |g: T| if ADD { g } else { T::zero() };
     if N == 1 && M > 0 {

@@ -18,10 +18,13 @@ const SMALL: usize = 4096;
 /// `k mod L` in the order of `k`, and the `L` partial sums are added by a
 /// fixed tree (`L` per target, see the [module docs](crate::kernels)). No
 /// transposed copy of a big `A` is made; on SIMD targets an `A` of at most
-/// 4096 elements (16 KiB of `f32`) is transposed on the stack and the
-/// outer-product kernel used instead (products added in the order of `k`,
-/// as in [`affine`](super::affine)): for a 64 × 64 layer that is faster
-/// than the dot products' reductions, and much faster for short columns.
+/// 4096 elements is transposed on the stack and the outer-product kernel
+/// used instead (products added in the order of `k`, as in
+/// [`affine`](super::affine)): for a 64 × 64 layer that is faster than the
+/// dot products' reductions, and much faster for short columns. On x86-64
+/// an `f32` or `f64` `A` of more than 16 KiB is transposed a block of rows
+/// of `Aᵀ` at a time (into an 8–16 KiB buffer), so that `A` and its copy
+/// do not overflow L1; the order of the additions is the same.
 ///
 /// ```
 /// use nalgebra::SMatrix;
@@ -39,11 +42,9 @@ pub fn tr_matmul<T: Real, const K: usize, const M: usize, const N: usize>(
         // reductions (which dominate for short columns).
         #[cfg(target_arch = "x86_64")]
         {
-            // `f32`: 8 × 8 blocks through vector registers.
-            let mut at = super::zeroed::<T, M, K>();
-            if let (Some(tf), Some(af)) = (super::cast_mut(&mut at), super::cast(a)) {
-                super::f32v::transpose::<K, M>(tf, af);
-                return super::affine(&at, b, None);
+            let mut z = super::zeroed::<T, M, N>();
+            if super::vectors::try_tr_matmul(&mut z, a, b) {
+                return z;
             }
         }
         let at = SMatrix::<T, M, K>::from_fn(|m, k| a[(k, m)]);
