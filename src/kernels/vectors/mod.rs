@@ -21,6 +21,10 @@
 //! pay where the core has two 512-bit FMA units (twice the 256-bit
 //! throughput on the Xeon this was measured on) and cost nothing where it
 //! splits them in halves (Zen 4).
+//!
+//! This file holds the vector types, the tiling and the entry points from
+//! the generic kernels (`try_*`); the products are in `affine.rs` (`W·X`),
+//! `outer.rs` (`A·Bᵀ`) and `transposed.rs` (`Aᵀ·B`).
 
 use crate::scalar::Real;
 use core::any::Any;
@@ -363,349 +367,13 @@ fn store_rows<V: Vector, const RV: usize>(s: &mut [V::E], at: usize, last: usize
     }
 }
 
-/// `Y = W·X + b·1ᵀ` for `W: O×I`, `X: I×B` (column-major slices).
-#[inline]
-pub(super) fn affine<E: Elem, const O: usize, const I: usize, const B: usize>(
-    y: &mut [E],
-    w: &[E],
-    x: &[E],
-    b: Option<&[E]>,
-) {
-    assert!(y.len() == O * B && w.len() == O * I && x.len() == I * B);
-    assert!(b.is_none_or(|b| b.len() == O));
-    if B == 1 {
-        let mut op = Gemv::<E, O, I> { y, w, x, b };
-        return by_width!(E, O, for_tiles::<_, O, 1, MRV1, 1>(&mut op, true));
-    }
-    let mut op = Affine::<E, O, I> { y, w, x, b };
-    by_width!(E, O, for_tiles::<_, O, B, { AFFINE_TILE.0 }, { AFFINE_TILE.1 }>(&mut op, true))
-}
+mod affine;
+mod outer;
+mod transposed;
 
-struct Affine<'a, E, const O: usize, const I: usize> {
-    y: &'a mut [E],
-    w: &'a [E],
-    x: &'a [E],
-    b: Option<&'a [E]>,
-}
-
-impl<E: Elem, const O: usize, const I: usize> Tile<E> for Affine<'_, E, O, I> {
-    /// `Y[r0.., c0..] = b + Σ_k W[r0.., k]·X[k, c0..]`, in the order of `k`.
-    #[inline(always)]
-    fn tile<V: Vector<E = E>, const RV: usize, const C: usize>(
-        &mut self,
-        r0: usize,
-        last: usize,
-        c0: usize,
-    ) {
-        let mut acc = [[V::ZERO; RV]; C];
-        if let Some(b) = self.b {
-            acc = [load_rows::<V, RV>(b, r0, last); C];
-        }
-        let xc: [&[E; I]; C] = core::array::from_fn(|j| {
-            self.x[(c0 + j) * I..(c0 + j + 1) * I].try_into().expect("I rows")
-        });
-        let step = |acc: &mut [[V; RV]; C], k: usize, wk: &[E]| {
-            let wv = load_rows::<V, RV>(wk, r0, last);
-            for (a, xj) in acc.iter_mut().zip(&xc) {
-                madd_col(a, &wv, xj[k]);
-            }
-        };
-        // Two steps of `k` per iteration (the loop's own instructions were
-        // a tenth of the body); each element still adds in the order of `k`.
-        let mut pairs = self.w.chunks_exact(2 * O);
-        for (k, w2) in (0..I / 2).map(|k| 2 * k).zip(&mut pairs) {
-            step(&mut acc, k, &w2[..O]);
-            step(&mut acc, k + 1, &w2[O..]);
-        }
-        if I % 2 == 1 {
-            step(&mut acc, I - 1, pairs.remainder());
-        }
-        for (j, a) in acc.iter().enumerate() {
-            store_rows(self.y, (c0 + j) * O + r0, last, a);
-        }
-    }
-}
-
-/// `y = W·x + b` for one sample: row `o` sums `k ≡ p (mod P)` in partial
-/// sum `p` (`s₀` starting from `b[o]`), then `y[o] = (s₀ + s₁) + (s₂ + s₃)`,
-/// as the generic kernel does.
-struct Gemv<'a, E, const O: usize, const I: usize> {
-    y: &'a mut [E],
-    w: &'a [E],
-    x: &'a [E],
-    b: Option<&'a [E]>,
-}
-
-impl<E: Elem, const O: usize, const I: usize> Tile<E> for Gemv<'_, E, O, I> {
-    #[inline(always)]
-    fn tile<V: Vector<E = E>, const RV: usize, const C: usize>(
-        &mut self,
-        r0: usize,
-        last: usize,
-        _c0: usize,
-    ) {
-        let x: &[E; I] = self.x.try_into().expect("I rows");
-        let mut acc = [[V::ZERO; RV]; P];
-        if let Some(b) = self.b {
-            acc[0] = load_rows::<V, RV>(b, r0, last);
-        }
-        for (c, w4) in (0..I / P).zip(self.w.chunks_exact(O * P)) {
-            for (p, a) in acc.iter_mut().enumerate() {
-                madd_col(a, &load_rows::<V, RV>(w4, p * O + r0, last), x[c * P + p]);
-            }
-        }
-        for (k, &xk) in x.iter().enumerate().skip(I / P * P) {
-            madd_col(&mut acc[k % P], &load_rows::<V, RV>(self.w, k * O + r0, last), xk);
-        }
-        let [a0, a1, a2, a3] = &acc;
-        let y: [V; RV] = core::array::from_fn(|v| (a0[v].add(a1[v])).add(a2[v].add(a3[v])));
-        store_rows(self.y, r0, last, &y);
-    }
-}
-
-/// `G += A·Bᵀ` for `A: M×N`, `B: K×N`, `G: M×K`: each element adds its
-/// products in the order of `n`, from its old value.
-///
-/// Returns whether every element written is known to be finite: each tile
-/// adds the values it stores into one running sum, which is finite only if
-/// they all are (an infinity or NaN survives any sum; a sum that merely
-/// overflows says `false` for finite values, which costs the caller a
-/// check, never a wrong answer).
-#[inline]
-pub(super) fn matmul_tr_acc<
-    E: Elem,
-    const M: usize,
-    const K: usize,
-    const N: usize,
-    const ADD: bool,
->(
-    g: &mut [E],
-    a: &[E],
-    b: &[E],
-) -> bool {
-    assert!(g.len() == M * K && a.len() == M * N && b.len() == K * N);
-    if N == 1 {
-        let mut op = RankOne::<E, M, K, ADD> { g, a, b, sum: E::ZERO };
-        by_width!(E, M, for_tiles::<_, M, 1, MRV1, 1>(&mut op, true));
-        return op.sum.is_finite();
-    }
-    // The shared dimension in blocks of `nb` samples, so that the block of
-    // `A` the tiles read again and again stays in L1 (32 KiB of `f32` for
-    // 256 rows). Blocks change when `G` is stored and reloaded, never the
-    // order of the additions.
-    let nb = const { samples_per_block(M) };
-    let mut op = MatmulTrAcc::<E, M, K> { g, a, b, n0: 0, n1: N.min(nb), add: ADD, sum: E::ZERO };
-    loop {
-        by_width!(E, M, for_tiles::<_, M, K, { OUTER_TILE.0 }, { OUTER_TILE.1 }>(&mut op, false));
-        if op.n1 == N {
-            return op.sum.is_finite();
-        }
-        // Only the last block's stores are the results the sum must cover.
-        (op.n0, op.n1, op.add, op.sum) = (op.n1, N.min(op.n1 + nb), true, E::ZERO);
-    }
-}
-
-/// Samples per block of [`matmul_tr_acc`]'s shared dimension for `m` rows:
-/// `m` × the block is 8192 values (32 KiB of `f32`), at least 32 samples
-/// (below that the extra passes over `G` cost more; for `f32`, 16 took
-/// twice as long as 32 for 256 × 784 × 256, 64 was 5 % slower).
-const fn samples_per_block(m: usize) -> usize {
-    if m >= 256 { 32 } else { 8192 / if m == 0 { 1 } else { m } }
-}
-
-/// Tiles of `G (+)= A·Bᵀ` over the samples `n0..n1`: from `G`'s old values
-/// when `add`, else from zero (`G` is not read).
-struct MatmulTrAcc<'a, E, const M: usize, const K: usize> {
-    g: &'a mut [E],
-    a: &'a [E],
-    b: &'a [E],
-    /// The block of samples `n0..n1` the tiles add.
-    n0: usize,
-    n1: usize,
-    /// Whether the tiles start from `G`'s values (else from zero).
-    add: bool,
-    /// The sum of every value stored (see [`matmul_tr_acc`]).
-    sum: E,
-}
-
-impl<E: Elem, const M: usize, const K: usize> Tile<E> for MatmulTrAcc<'_, E, M, K> {
-    /// `G[r0.., c0..] += Σ_n A[r0.., n]·B[c0.., n]ᵀ`, in the order of `n`.
-    #[inline(always)]
-    fn tile<V: Vector<E = E>, const RV: usize, const C: usize>(
-        &mut self,
-        r0: usize,
-        last: usize,
-        c0: usize,
-    ) {
-        let mut acc: [[V; RV]; C] = [[V::ZERO; RV]; C];
-        if self.add {
-            acc = core::array::from_fn(|j| load_rows::<V, RV>(self.g, (c0 + j) * M + r0, last));
-        }
-        let (a, b) = (&self.a[self.n0 * M..self.n1 * M], &self.b[self.n0 * K..self.n1 * K]);
-        for (an, bn) in a.chunks_exact(M).zip(b.chunks_exact(K)) {
-            let av = load_rows::<V, RV>(an, r0, last);
-            for (a, &bv) in acc.iter_mut().zip(&bn[c0..c0 + C]) {
-                madd_col(a, &av, bv);
-            }
-        }
-        let mut sum = V::ZERO;
-        for (j, a) in acc.iter().enumerate() {
-            store_rows(self.g, (c0 + j) * M + r0, last, a);
-            sum = a.iter().fold(sum, |s, &a| s.add(a));
-        }
-        self.sum = self.sum + sum.reduce_add();
-    }
-}
-
-/// `G (+)= a·bᵀ` for one sample: a block of rows of `a` stays in registers
-/// while `G` streams through once.
-struct RankOne<'a, E, const M: usize, const K: usize, const ADD: bool> {
-    g: &'a mut [E],
-    a: &'a [E],
-    b: &'a [E],
-    /// The sum of every value stored (see [`matmul_tr_acc`]).
-    sum: E,
-}
-
-impl<E: Elem, const M: usize, const K: usize, const ADD: bool> Tile<E>
-    for RankOne<'_, E, M, K, ADD>
-{
-    #[inline(always)]
-    fn tile<V: Vector<E = E>, const RV: usize, const C: usize>(
-        &mut self,
-        r0: usize,
-        last: usize,
-        _c0: usize,
-    ) {
-        let av = load_rows::<V, RV>(self.a, r0, last);
-        let mut sum = V::ZERO;
-        for (gc, &bk) in self.g.chunks_exact_mut(M).zip(self.b) {
-            let bv = V::splat(bk);
-            let old = if ADD { load_rows::<V, RV>(gc, r0, last) } else { [V::ZERO; RV] };
-            let new: [V; RV] = core::array::from_fn(|v| av[v].mul_add(bv, old[v]));
-            store_rows(gc, r0, last, &new);
-            sum = new.iter().fold(sum, |s, &n| s.add(n));
-        }
-        self.sum = self.sum + sum.reduce_add();
-    }
-}
-
-/// `Z = Aᵀ·B` for `A: K×M`, `B: K×N`, `Z: M×N` (the input gradient
-/// `Wᵀ·dY`) for `N > 1`: each element adds its products in the order of `k`, from zero,
-/// like [`affine`] over `Aᵀ`. A row block of the result needs the same
-/// rows of `Aᵀ` (columns of `A`) for all its tiles: they are transposed
-/// into a buffer of at most [`TR_BUF`] values (up to `TR_BUF / rows`
-/// values of `k` at a time, the partial sums kept in `Z` between the
-/// chunks), which the tiles read from L1. No transposed copy of `A` is
-/// made: for a 64 × 64 `f64` layer, `A` and a copy (64 KiB) overflowed the
-/// 48 KiB L1.
-#[inline]
-pub(super) fn tr_matmul<E: Elem, const K: usize, const M: usize, const N: usize>(
-    z: &mut [E],
-    a: &[E],
-    b: &[E],
-) {
-    assert!(z.len() == M * N && a.len() == K * M && b.len() == K * N);
-    let mut op = TrMatmul::<E, K, M> { z, a, b, buf: [E::ZERO; TR_BUF], k0: 0, kc: 0 };
-    by_width!(E, M, for_tiles::<_, M, N, { AFFINE_TILE.0 }, { AFFINE_TILE.1 }>(&mut op, true));
-}
-
-/// Values of the transposed block [`tr_matmul`]'s tiles read: 8 KiB of
-/// `f32`, 16 KiB of `f64`.
-const TR_BUF: usize = 2048;
-
-struct TrMatmul<'a, E, const K: usize, const M: usize> {
-    z: &'a mut [E],
-    a: &'a [E],
-    b: &'a [E],
-    /// Rows `r0..` of `Aᵀ` (columns of `A`) for `k` in `k0..k0 + kc`:
-    /// `buf[(k - k0)·R + r - r0]` for a row block of `R` rows.
-    buf: [E; TR_BUF],
-    k0: usize,
-    kc: usize,
-}
-
-impl<E: Elem, const K: usize, const M: usize> Tile<E> for TrMatmul<'_, E, K, M> {
-    #[inline(always)]
-    fn row_block<V: Vector<E = E>, const N: usize, const RV: usize, const NR: usize>(
-        &mut self,
-        r0: usize,
-        last: usize,
-    ) {
-        let r = RV * V::L;
-        let rows = r - V::L + last;
-        let chunk = TR_BUF / r;
-        self.k0 = 0;
-        while self.k0 < K {
-            self.kc = chunk.min(K - self.k0);
-            E::transpose_into(&mut self.buf, r, self.a, K, r0, rows, self.k0, self.kc);
-            cols::<V, Self, N, RV, NR>(self, r0, last);
-            self.k0 += self.kc;
-        }
-    }
-
-    /// `Z[r0.., c0..] (+)= Σ_k Aᵀ[r0.., k]·B[k, c0..]` over the chunk of
-    /// `k`, from zero for the first chunk.
-    #[inline(always)]
-    fn tile<V: Vector<E = E>, const RV: usize, const C: usize>(
-        &mut self,
-        r0: usize,
-        last: usize,
-        c0: usize,
-    ) {
-        let r = RV * V::L;
-        let mut acc = [[V::ZERO; RV]; C];
-        if self.k0 > 0 {
-            acc = core::array::from_fn(|j| load_rows::<V, RV>(self.z, (c0 + j) * M + r0, last));
-        }
-        let bc: [&[E]; C] = core::array::from_fn(|j| {
-            &self.b[(c0 + j) * K + self.k0..(c0 + j) * K + self.k0 + self.kc]
-        });
-        for (k, wk) in self.buf.chunks_exact(r).take(self.kc).enumerate() {
-            let wv = load_rows::<V, RV>(wk, 0, last);
-            for (a, bj) in acc.iter_mut().zip(&bc) {
-                madd_col(a, &wv, bj[k]);
-            }
-        }
-        for (j, a) in acc.iter().enumerate() {
-            store_rows(self.z, (c0 + j) * M + r0, last, a);
-        }
-    }
-}
-
-/// `buf[k·stride + r] = A[k0 + k, r0 + r]` for `r < rows`, `k < kc`, with
-/// `A` column-major of `lda` rows: `NB × NB` blocks through vectors of `NB`
-/// lanes transposed by `tr`, the edges element by element.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn transpose_into<V: Vector, const NB: usize>(
-    tr: fn([V; NB]) -> [V; NB],
-    buf: &mut [V::E],
-    stride: usize,
-    a: &[V::E],
-    lda: usize,
-    r0: usize,
-    rows: usize,
-    k0: usize,
-    kc: usize,
-) {
-    debug_assert!(V::L == NB);
-    let (rb, kb) = (rows / NB * NB, kc / NB * NB);
-    for r in (0..rb).step_by(NB) {
-        for k in (0..kb).step_by(NB) {
-            let v: [V; NB] = core::array::from_fn(|i| V::load(a, (r0 + r + i) * lda + k0 + k, NB));
-            for (j, t) in tr(v).into_iter().enumerate() {
-                t.store(buf, (k + j) * stride + r, NB);
-            }
-        }
-    }
-    for r in 0..rows {
-        let from = if r < rb { kb } else { 0 };
-        for k in from..kc {
-            buf[k * stride + r] = a[(r0 + r) * lda + k0 + k];
-        }
-    }
-}
+use affine::affine;
+use outer::matmul_tr_acc;
+use transposed::{tr_matmul, transpose_into};
 
 /// The elements of `m` when `T` is `E`.
 #[inline(always)]
@@ -723,7 +391,7 @@ fn cast_mut<E: Elem, T: Real, const R: usize, const C: usize>(
     m.downcast_mut::<SMatrix<E, R, C>>().map(|m| m.as_mut_slice())
 }
 
-/// [`affine`] when `T` is `f32` or `f64` (then `true`), else nothing.
+/// [`affine()`] when `T` is `f32` or `f64` (then `true`), else nothing.
 #[inline(always)]
 pub(super) fn try_affine<T: Real, const O: usize, const I: usize, const B: usize>(
     w: &SMatrix<T, O, I>,
@@ -779,7 +447,7 @@ pub(super) fn try_matmul_tr_acc<
 const FULL_COPY_BYTES: usize = 16 << 10;
 
 /// `Z = Aᵀ·B` when `T` is `f32` or `f64` (then `true`), else nothing: for
-/// `A`s up to [`FULL_COPY_BYTES`] and for one sample, [`affine`] over a
+/// `A`s up to [`FULL_COPY_BYTES`] and for one sample, [`affine()`] over a
 /// transposed copy of `A`; else [`tr_matmul`].
 #[inline(always)]
 pub(super) fn try_tr_matmul<T: Real, const K: usize, const M: usize, const N: usize>(
