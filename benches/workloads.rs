@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the workloads of BENCHMARKS.md (same networks,
-//! data, init and update rule as `benches/peers.rs`, timed by criterion).
+//! data, init and update rule as `benches/peers.rs`, timed by criterion),
+//! plus W2 and w3 in `f64` (`stackprop_f64` in the same groups).
 //!
 //! ```text
 //! RUSTFLAGS="-C target-cpu=native" cargo bench --bench workloads [-- FILTER]
@@ -7,51 +8,62 @@
 
 mod common;
 
-use common::nets::{input, sgd, targets, w1, w2, w3};
+use common::nets::{input_in, sgd_in, targets, w1, w2, w2_in, w3, w3_in};
 use criterion::{Criterion, Throughput};
 use nalgebra::SMatrix;
 use stackprop::prelude::*;
+use stackprop::scalar::Real;
 use std::hint::black_box;
 
-fn infer<M, const I: usize, const B: usize>(c: &mut Criterion, name: &str, model: M)
+fn infer<T: Real, M, const I: usize, const B: usize>(c: &mut Criterion, name: &str, model: M)
 where
-    M: Layer<SMatrix<f32, I, B>>,
+    M: Layer<SMatrix<T, I, B>>,
 {
-    let x = input::<I, B>();
+    let x = input_in::<T, I, B>();
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(common::workload(name).flops() as u64));
-    g.bench_function("stackprop", |b| b.iter(|| black_box(&model).forward(black_box(&x))));
+    g.bench_function(label::<T>(), |b| b.iter(|| black_box(&model).forward(black_box(&x))));
     g.finish();
 }
 
-fn train<M, const I: usize, const C: usize, const B: usize>(
+fn train<T: Real, M, const I: usize, const C: usize, const B: usize>(
     c: &mut Criterion,
     name: &str,
     mut model: M,
 ) where
-    M: Layer<SMatrix<f32, I, B>, Output = SMatrix<f32, C, B>> + Params<f32>,
+    M: Layer<SMatrix<T, I, B>, Output = SMatrix<T, C, B>> + Params<T>,
 {
-    let x = input::<I, B>();
+    let x = input_in::<T, I, B>();
     let t = targets::<B>(C);
-    let mut tr = Trainer::new(sgd());
+    let mut tr = Trainer::new(sgd_in::<T>());
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(common::workload(name).flops() as u64));
-    g.bench_function("stackprop", |b| {
+    g.bench_function(label::<T>(), |b| {
         b.iter(|| tr.step(&mut model, &SoftmaxCrossEntropy, black_box(&x), black_box(&t)))
     });
     g.finish();
+}
+
+/// The benchmark's name in its group: `stackprop` for `f32` (the peers'
+/// type), `stackprop_f64` for `f64`.
+fn label<T: Real>() -> &'static str {
+    if core::mem::size_of::<T>() == 4 { "stackprop" } else { "stackprop_f64" }
 }
 
 fn run() {
     // Throughput "elements" are the nominal FLOPs of one iteration, so
     // criterion's elem/s column reads as FLOP/s.
     let mut c = Criterion::default().configure_from_args();
-    infer::<_, 4, 1>(&mut c, "w1_infer", w1());
-    train::<_, 4, 3, 1>(&mut c, "w1_train", w1());
-    infer::<_, 784, 32>(&mut c, "w2_infer_b32", w2());
-    train::<_, 784, 10, 32>(&mut c, "w2_train_b32", w2());
-    train::<_, 784, 10, 256>(&mut c, "w2_train_b256", w2());
-    train::<_, 64, 10, 16>(&mut c, "w3_train_b16", w3());
+    infer::<f32, _, 4, 1>(&mut c, "w1_infer", w1());
+    train::<f32, _, 4, 3, 1>(&mut c, "w1_train", w1());
+    infer::<f32, _, 784, 32>(&mut c, "w2_infer_b32", w2());
+    train::<f32, _, 784, 10, 32>(&mut c, "w2_train_b32", w2());
+    train::<f32, _, 784, 10, 256>(&mut c, "w2_train_b256", w2());
+    train::<f32, _, 64, 10, 16>(&mut c, "w3_train_b16", w3());
+    // The same networks and data in f64 (not a peers' workload).
+    infer::<f64, _, 784, 32>(&mut c, "w2_infer_b32", w2_in::<f64>());
+    train::<f64, _, 784, 10, 32>(&mut c, "w2_train_b32", w2_in::<f64>());
+    train::<f64, _, 64, 10, 16>(&mut c, "w3_train_b16", w3_in::<f64>());
     c.final_summary();
 }
 
