@@ -8,10 +8,10 @@
 //! functions lane by lane: simba's wide types apply the scalar function to
 //! each lane) and the kernels add in an order that depends on the shapes and
 //! the target, not on the scalar type (see `stackprop::kernels`, Rounding).
-//! On x86-64 `f32` and `f64` go through their own kernels (explicit
-//! vectors) and packs through the generic ones; both add in the same order,
-//! and both fuse the multiply-adds exactly when the target has FMA, so this
-//! holds with and without `-C target-cpu=native`
+//! On x86-64 `f32`, `f64` and `WideF32x8` go through their own kernels
+//! (explicit vectors) and the other packs through the generic ones; all add
+//! in the same order, and all fuse the multiply-adds exactly when the
+//! target has FMA, so this holds with and without `-C target-cpu=native`
 //! (`kernels_lanes_equal_f32_and_f64` checks the three products alone on
 //! shapes that hit every tile and tail). If a future
 //! kernel broke this, the lanes would still agree within rounding; the test

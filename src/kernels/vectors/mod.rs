@@ -11,8 +11,10 @@
 //! result lives in registers, one multiply-add per vector per step of the
 //! shared dimension. Products are added in the same order as the generic
 //! kernels (see the [Rounding](super#rounding) section), whatever the
-//! vector width, so SIMD packs, which go through the generic kernels with
-//! the same fusing rule, stay bit-identical lane by lane.
+//! vector width and element type, with the same fusing rule, so a SIMD
+//! pack stays bit-identical lane by lane to its lane type (with the `simd`
+//! feature the pack `WideF32x8` is an element here too, two packs to a
+//! 512-bit vector: `packs.rs`; other packs take the generic kernels).
 //!
 //! `wide` picks the instructions from the target features the crate is
 //! compiled with (`vfmadd231ps` on zmm with AVX-512, on ymm with AVX +
@@ -24,7 +26,8 @@
 //!
 //! This file holds the vector types, the tiling and the entry points from
 //! the generic kernels (`try_*`); the products are in `affine.rs` (`W·X`),
-//! `outer.rs` (`A·Bᵀ`) and `transposed.rs` (`Aᵀ·B`).
+//! `outer.rs` (`A·Bᵀ`), `transposed.rs` (`Aᵀ·B`) and `packs.rs` (the pack
+//! element and its `Aᵀ·B`).
 
 use crate::scalar::Real;
 use core::any::Any;
@@ -58,8 +61,9 @@ const MRV1: usize = 2;
 /// kernel's `P`).
 const P: usize = 4;
 
-/// An element type these kernels compute in: `f32` or `f64`.
-pub(super) trait Elem: Copy + PartialEq + core::ops::Add<Output = Self> + 'static {
+/// An element type these kernels compute in: `f32`, `f64`, or (feature
+/// `simd`) the pack `WideF32x8` (`packs.rs`).
+pub(super) trait Elem: Copy + core::ops::Add<Output = Self> + 'static {
     /// The narrower vector: 8 lanes of `f32`, 4 of `f64` (256 bits).
     type Narrow: Vector<E = Self>;
     /// The wider vector (512 bits) with AVX-512, else [`Elem::Narrow`].
@@ -146,6 +150,10 @@ pub(super) trait Vector: Copy {
     fn load(s: &[Self::E], at: usize, n: usize) -> Self;
     /// Stores the low `n ≤ L` lanes at `s[at..]`.
     fn store(self, s: &mut [Self::E], at: usize, n: usize);
+    /// `s[at]`, `s[at + stride]`, … (`n ≤ L` values) in the low lanes,
+    /// zeros above (for packs, whole registers: see `packs.rs`).
+    #[cfg(feature = "simd")]
+    fn gather(s: &[Self::E], at: usize, stride: usize, n: usize) -> Self;
     /// `self·a + b`, fused when the target has FMA.
     fn mul_add(self, a: Self, b: Self) -> Self;
     fn add(self, b: Self) -> Self;
@@ -177,6 +185,11 @@ macro_rules! vector {
             fn store(self, s: &mut [$e], at: usize, n: usize) {
                 let a = self.to_array();
                 s[at..at + n].copy_from_slice(&a[..n]);
+            }
+            #[cfg(feature = "simd")]
+            #[inline(always)]
+            fn gather(s: &[$e], at: usize, stride: usize, n: usize) -> Self {
+                <$v>::new(core::array::from_fn(|i| if i < n { s[at + i * stride] } else { 0.0 }))
             }
             #[inline(always)]
             fn mul_add(self, a: Self, b: Self) -> Self {
@@ -369,6 +382,8 @@ fn store_rows<V: Vector, const RV: usize>(s: &mut [V::E], at: usize, last: usize
 
 mod affine;
 mod outer;
+#[cfg(feature = "simd")]
+mod packs;
 mod transposed;
 
 use affine::affine;
@@ -411,6 +426,10 @@ pub(super) fn try_affine<T: Real, const O: usize, const I: usize, const B: usize
         affine::<E, O, I, B>(yf, wf, xf, b.and_then(cast));
         true
     }
+    #[cfg(feature = "simd")]
+    if of::<simba::simd::WideF32x8, T, O, I, B>(w, x, b, y) {
+        return true;
+    }
     of::<f32, T, O, I, B>(w, x, b, y) || of::<f64, T, O, I, B>(w, x, b, y)
 }
 
@@ -436,6 +455,10 @@ pub(super) fn try_matmul_tr_acc<
         let (gf, af, bf) = (cast_mut::<E, _, M, K>(g)?, cast(a)?, cast(b)?);
         Some(matmul_tr_acc::<E, M, K, N, ADD>(gf, af, bf))
     }
+    #[cfg(feature = "simd")]
+    if let Some(known_finite) = of::<simba::simd::WideF32x8, T, M, K, N, ADD>(g, a, b) {
+        return Some(known_finite);
+    }
     of::<f32, T, M, K, N, ADD>(g, a, b).or_else(|| of::<f64, T, M, K, N, ADD>(g, a, b))
 }
 
@@ -446,9 +469,10 @@ pub(super) fn try_matmul_tr_acc<
 /// [`tr_matmul`]'s way (`A: 64×64` in `f64`: 4.5 µs whole, 2.3 µs blocked).
 const FULL_COPY_BYTES: usize = 16 << 10;
 
-/// `Z = Aᵀ·B` when `T` is `f32` or `f64` (then `true`), else nothing: for
-/// `A`s up to [`FULL_COPY_BYTES`] and for one sample, [`affine()`] over a
-/// transposed copy of `A`; else [`tr_matmul`].
+/// `Z = Aᵀ·B` when `T` is `f32` or `f64` (then `true`): for `A`s up to
+/// [`FULL_COPY_BYTES`] and for one sample, [`affine()`] over a transposed
+/// copy of `A`; else [`tr_matmul`]. For the pack `WideF32x8` and more than
+/// one sample, `packs::tr_matmul` (no copy). Else nothing.
 #[inline(always)]
 pub(super) fn try_tr_matmul<T: Real, const K: usize, const M: usize, const N: usize>(
     z: &mut SMatrix<T, M, N>,
@@ -476,6 +500,16 @@ pub(super) fn try_tr_matmul<T: Real, const K: usize, const M: usize, const N: us
         let (zf, bf) = (cast_mut::<E, T, M, N>(z).expect("T is E"), cast(b).expect("T is E"));
         tr_matmul::<E, K, M, N>(zf, af, bf);
         true
+    }
+    #[cfg(feature = "simd")]
+    if N > 1 {
+        use simba::simd::WideF32x8;
+        if let (Some(zp), Some(ap), Some(bp)) =
+            (cast_mut::<WideF32x8, T, M, N>(z), cast(a), cast(b))
+        {
+            packs::tr_matmul::<K, M, N>(zp, ap, bp);
+            return true;
+        }
     }
     of::<f32, T, K, M, N>(z, a, b) || of::<f64, T, K, M, N>(z, a, b)
 }
