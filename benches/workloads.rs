@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the workloads of BENCHMARKS.md (same networks,
 //! data, init and update rule as `benches/peers.rs`, timed by criterion),
-//! plus W2 and w3 in `f64` (`stackprop_f64` in the same groups).
+//! plus W2 and w3 in `f64` (`stackprop_f64` in the same groups) and, with
+//! `--features simd`, eight w3 models in lockstep (`stackprop_8_models`).
 //!
 //! ```text
 //! RUSTFLAGS="-C target-cpu=native" cargo bench --bench workloads [-- FILTER]
@@ -21,7 +22,7 @@ where
 {
     let x = input_in::<T, I, B>();
     let mut g = c.benchmark_group(name);
-    g.throughput(Throughput::Elements(common::workload(name).flops() as u64));
+    g.throughput(Throughput::Elements(common::workload(name).flops() as u64 * T::LANES as u64));
     g.bench_function(label::<T>(), |b| b.iter(|| black_box(&model).forward(black_box(&x))));
     g.finish();
 }
@@ -37,7 +38,7 @@ fn train<T: Real, M, const I: usize, const C: usize, const B: usize>(
     let t = targets::<B>(C);
     let mut tr = Trainer::new(sgd_in::<T>());
     let mut g = c.benchmark_group(name);
-    g.throughput(Throughput::Elements(common::workload(name).flops() as u64));
+    g.throughput(Throughput::Elements(common::workload(name).flops() as u64 * T::LANES as u64));
     g.bench_function(label::<T>(), |b| {
         b.iter(|| tr.step(&mut model, &SoftmaxCrossEntropy, black_box(&x), black_box(&t)))
     });
@@ -45,9 +46,14 @@ fn train<T: Real, M, const I: usize, const C: usize, const B: usize>(
 }
 
 /// The benchmark's name in its group: `stackprop` for `f32` (the peers'
-/// type), `stackprop_f64` for `f64`.
+/// type), `stackprop_f64` for `f64`, `stackprop_8_models` for eight `f32`
+/// models in lockstep over `WideF32x8` (its throughput counts all eight).
 fn label<T: Real>() -> &'static str {
-    if core::mem::size_of::<T>() == 4 { "stackprop" } else { "stackprop_f64" }
+    match (T::LANES, core::mem::size_of::<T>()) {
+        (1, 4) => "stackprop",
+        (1, _) => "stackprop_f64",
+        _ => "stackprop_8_models",
+    }
 }
 
 fn run() {
@@ -64,6 +70,13 @@ fn run() {
     infer::<f64, _, 784, 32>(&mut c, "w2_infer_b32", w2_in::<f64>());
     train::<f64, _, 784, 10, 32>(&mut c, "w2_train_b32", w2_in::<f64>());
     train::<f64, _, 64, 10, 16>(&mut c, "w3_train_b16", w3_in::<f64>());
+    // Eight w3 models in lockstep (feature `simd`): one step trains all 8.
+    #[cfg(feature = "simd")]
+    train::<simba::simd::WideF32x8, _, 64, 10, 16>(
+        &mut c,
+        "w3_train_b16",
+        w3_in::<simba::simd::WideF32x8>(),
+    );
     c.final_summary();
 }
 

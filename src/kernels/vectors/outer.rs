@@ -78,7 +78,9 @@ impl<E: Elem, const M: usize, const K: usize> Tile<E> for MatmulTrAcc<'_, E, M, 
     ) {
         let mut acc: [[V; RV]; C] = [[V::ZERO; RV]; C];
         if self.add {
-            acc = core::array::from_fn(|j| load_rows::<V, RV>(self.g, (c0 + j) * M + r0, last));
+            for (j, a) in acc.iter_mut().enumerate() {
+                *a = load_rows::<V, RV>(self.g, (c0 + j) * M + r0, last);
+            }
         }
         let (a, b) = (&self.a[self.n0 * M..self.n1 * M], &self.b[self.n0 * K..self.n1 * K]);
         for (an, bn) in a.chunks_exact(M).zip(b.chunks_exact(K)) {
@@ -121,7 +123,10 @@ impl<E: Elem, const M: usize, const K: usize, const ADD: bool> Tile<E>
         for (gc, &bk) in self.g.chunks_exact_mut(M).zip(self.b) {
             let bv = V::splat(bk);
             let old = if ADD { load_rows::<V, RV>(gc, r0, last) } else { [V::ZERO; RV] };
-            let new: [V; RV] = core::array::from_fn(|v| av[v].mul_add(bv, old[v]));
+            let mut new = old;
+            for (n, &a) in new.iter_mut().zip(&av) {
+                *n = a.mul_add(bv, *n);
+            }
             store_rows(gc, r0, last, &new);
             sum = new.iter().fold(sum, |s, &n| s.add(n));
         }

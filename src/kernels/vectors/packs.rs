@@ -92,14 +92,17 @@ impl Pair {
     #[inline(always)]
     fn of(lo: WideF32x8, hi: WideF32x8) -> Self {
         let (lo, hi) = (lo.0.to_array(), hi.0.to_array());
-        Pair(wide::f32x16::new(core::array::from_fn(|i| if i < 8 { lo[i] } else { hi[i - 8] })))
+        let mut a = [0.0; 16];
+        a[..8].copy_from_slice(&lo);
+        a[8..].copy_from_slice(&hi);
+        Pair(wide::f32x16::new(a))
     }
 
     #[inline(always)]
     fn halves(self) -> [WideF32x8; 2] {
         let a = self.0.to_array();
-        let half = |h: usize| WideF32x8(wide::f32x8::new(core::array::from_fn(|i| a[8 * h + i])));
-        [half(0), half(1)]
+        let (lo, hi) = (a.first_chunk::<8>().expect("8"), a.last_chunk::<8>().expect("8"));
+        [WideF32x8(wide::f32x8::new(*lo)), WideF32x8(wide::f32x8::new(*hi))]
     }
 }
 
@@ -183,13 +186,15 @@ impl<const K: usize, const M: usize> Tile<WideF32x8> for Gathered<'_, K, M> {
         c0: usize,
     ) {
         let mut acc = [[V::ZERO; RV]; C];
-        let bc: [&[WideF32x8; K]; C] = core::array::from_fn(|j| {
-            self.b[(c0 + j) * K..(c0 + j + 1) * K].try_into().expect("K rows")
-        });
+        let mut bc: [&[WideF32x8; K]; C] = [self.b[..K].try_into().expect("K rows"); C];
+        for (j, bj) in bc.iter_mut().enumerate() {
+            *bj = self.b[(c0 + j) * K..(c0 + j + 1) * K].try_into().expect("K rows");
+        }
         for k in 0..K {
-            let wv: [V; RV] = core::array::from_fn(|v| {
-                V::gather(self.a, (r0 + v * V::L) * K + k, K, lanes::<V>(v, RV, last))
-            });
+            let mut wv = [V::ZERO; RV];
+            for (v, w) in wv.iter_mut().enumerate() {
+                *w = V::gather(self.a, (r0 + v * V::L) * K + k, K, lanes::<V>(v, RV, last));
+            }
             for (a, bj) in acc.iter_mut().zip(&bc) {
                 madd_col(a, &wv, bj[k]);
             }

@@ -69,11 +69,14 @@ impl<E: Elem, const K: usize, const M: usize> Tile<E> for TrMatmul<'_, E, K, M> 
         let r = RV * V::L;
         let mut acc = [[V::ZERO; RV]; C];
         if self.k0 > 0 {
-            acc = core::array::from_fn(|j| load_rows::<V, RV>(self.z, (c0 + j) * M + r0, last));
+            for (j, a) in acc.iter_mut().enumerate() {
+                *a = load_rows::<V, RV>(self.z, (c0 + j) * M + r0, last);
+            }
         }
-        let bc: [&[E]; C] = core::array::from_fn(|j| {
-            &self.b[(c0 + j) * K + self.k0..(c0 + j) * K + self.k0 + self.kc]
-        });
+        let mut bc: [&[E]; C] = [&[]; C];
+        for (j, bj) in bc.iter_mut().enumerate() {
+            *bj = &self.b[(c0 + j) * K + self.k0..(c0 + j) * K + self.k0 + self.kc];
+        }
         for (k, wk) in self.buf.chunks_exact(r).take(self.kc).enumerate() {
             let wv = load_rows::<V, RV>(wk, 0, last);
             for (a, bj) in acc.iter_mut().zip(&bc) {
@@ -106,7 +109,10 @@ pub(super) fn transpose_into<V: Vector, const NB: usize>(
     let (rb, kb) = (rows / NB * NB, kc / NB * NB);
     for r in (0..rb).step_by(NB) {
         for k in (0..kb).step_by(NB) {
-            let v: [V; NB] = core::array::from_fn(|i| V::load(a, (r0 + r + i) * lda + k0 + k, NB));
+            let mut v = [V::ZERO; NB];
+            for (i, v) in v.iter_mut().enumerate() {
+                *v = V::load(a, (r0 + r + i) * lda + k0 + k, NB);
+            }
             for (j, t) in tr(v).into_iter().enumerate() {
                 t.store(buf, (k + j) * stride + r, NB);
             }
