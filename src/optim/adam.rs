@@ -132,7 +132,7 @@ impl<T: Real, M: Params<T>> Optimizer<M> for Adam<T> {
                 *v = super::flush_subnormal(self.beta2 * *v + (one - self.beta2) * g * g);
                 let mhat = *m / c1;
                 let vhat = *v / c2;
-                *p -= self.lr * mhat / (vhat.simd_sqrt() + self.eps);
+                *p = super::flush_tiny(*p - self.lr * mhat / (vhat.simd_sqrt() + self.eps));
             }
         });
     }

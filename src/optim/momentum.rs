@@ -66,7 +66,7 @@ impl<T: Real, M: Params<T>> Optimizer<M> for Momentum<T> {
                 let g = g + wd * *p;
                 *v = super::flush_subnormal(self.momentum * *v + g);
                 let step = if self.nesterov { g + self.momentum * *v } else { *v };
-                *p -= self.lr * step;
+                *p = super::flush_tiny(*p - self.lr * step);
             }
         });
     }

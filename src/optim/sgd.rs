@@ -8,7 +8,11 @@ use crate::scalar::Real;
 ///
 /// Weight decay (`wd`, default 0) applies to weights; with
 /// [`Sgd::decay_biases`] it applies to biases too, which is PyTorch's
-/// `SGD(weight_decay=wd)`. Stateless.
+/// `SGD(weight_decay=wd)`. Stateless. On x86-64 a parameter the update
+/// leaves below `2⁻¹⁰³` in magnitude (`f32`; `2⁻⁹⁷⁰` for `f64`) is stored
+/// as 0: weight decay would otherwise walk a parameter with a zero
+/// gradient into the subnormal numbers, each of which costs x86-64 a
+/// microcode assist (see the optimizers' [module docs](super)).
 ///
 /// ```
 /// use stackprop::optim::Sgd;
@@ -49,7 +53,7 @@ impl<T: Real, M: Params<T>> Optimizer<M> for Sgd<T> {
         params::zip(model, grads, |kind, p, g| {
             let wd = super::decay(kind, self.wd, self.decay_biases);
             for (p, &g) in p.iter_mut().zip(g) {
-                *p -= self.lr * (g + wd * *p);
+                *p = super::flush_tiny(*p - self.lr * (g + wd * *p));
             }
         });
     }
