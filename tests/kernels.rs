@@ -171,6 +171,29 @@ shape_tests! {
     s100x7x90: 100, 7, 90;
 }
 
+/// A value in [−1, 1) of stream `s` at index `i`, for the order tests.
+fn order_value<T: stackprop::Real>(i: usize, s: usize) -> T
+where
+    f64: simba::scalar::SubsetOf<T>,
+{
+    T::from_subset(&(((i * 2_654_435_761 + s) % 1999) as f64 / 999.5 - 1.0))
+}
+
+/// `acc + p·q` as the kernels compute it: one rounding where they fuse
+/// (x86-64 with FMA), two elsewhere.
+fn kernel_madd<T: stackprop::Real>(mul_add: fn(T, T, T) -> T, p: T, q: T, acc: T) -> T {
+    if cfg!(all(target_arch = "x86_64", target_feature = "fma")) {
+        mul_add(p, q, acc)
+    } else {
+        acc + p * q
+    }
+}
+
+/// Whether `got` and `want` hold the same values bit for bit.
+fn same_bits<T: Copy + Into<f64>>(got: &[T], want: &[T]) -> bool {
+    got.iter().zip(want).all(|(&g, &w)| g.into().to_bits() == w.into().to_bits())
+}
+
 /// `G += A·Bᵀ` adds each element's products in the order of the shared
 /// index, from `G`'s old value, also across the blocks of samples the
 /// x86-64 kernels split a big batch into: bit for bit the sequential loop
@@ -183,25 +206,19 @@ fn matmul_tr_acc_adds_in_sample_order() {
         T: stackprop::Real + nalgebra::Scalar + Into<f64>,
         f64: simba::scalar::SubsetOf<T>,
     {
-        let f = |i: usize, s: usize| {
-            T::from_subset(&(((i * 2_654_435_761 + s) % 1999) as f64 / 999.5 - 1.0))
-        };
-        let a = Box::new(SMatrix::<T, M, N>::from_fn(|i, j| f(i * N + j, 1)));
-        let b = Box::new(SMatrix::<T, K, N>::from_fn(|i, j| f(i * N + j, 2)));
-        let mut g = Box::new(SMatrix::<T, M, K>::from_fn(|i, j| f(i * K + j, 3)));
+        let a = Box::new(SMatrix::<T, M, N>::from_fn(|i, j| order_value(i * N + j, 1)));
+        let b = Box::new(SMatrix::<T, K, N>::from_fn(|i, j| order_value(i * N + j, 2)));
+        let mut g = Box::new(SMatrix::<T, M, K>::from_fn(|i, j| order_value(i * K + j, 3)));
         let mut want = g.clone();
-        let fused = cfg!(all(target_arch = "x86_64", target_feature = "fma"));
         for i in 0..M {
             for k in 0..K {
                 for n in 0..N {
-                    let (p, q, acc) = (a[(i, n)], b[(k, n)], want[(i, k)]);
-                    want[(i, k)] = if fused { mul_add(p, q, acc) } else { acc + p * q };
+                    want[(i, k)] = kernel_madd(mul_add, a[(i, n)], b[(k, n)], want[(i, k)]);
                 }
             }
         }
         kernels::matmul_tr_acc(&mut *g, &*a, &*b);
-        let bits = |v: T| Into::<f64>::into(v).to_bits();
-        assert!(g.iter().zip(want.iter()).all(|(g, w)| bits(*g) == bits(*w)), "{M}x{K}x{N}");
+        assert!(same_bits(g.as_slice(), want.as_slice()), "{M}x{K}x{N}");
     }
     check::<f32, 260, 5, 70>(f32::mul_add);
     check::<f32, 100, 7, 90>(f32::mul_add);
@@ -223,21 +240,13 @@ fn small_tr_matmul_adds_in_order_of_k() {
         T: stackprop::Real + nalgebra::Scalar + Into<f64>,
         f64: simba::scalar::SubsetOf<T>,
     {
-        let f = |i: usize, s: usize| {
-            T::from_subset(&(((i * 2_654_435_761 + s) % 1999) as f64 / 999.5 - 1.0))
-        };
-        let a = SMatrix::<T, K, M>::from_fn(|i, j| f(i * M + j, 1));
-        let b = SMatrix::<T, K, N>::from_fn(|i, j| f(i * N + j, 2));
-        let fused = cfg!(all(target_arch = "x86_64", target_feature = "fma"));
+        let a = SMatrix::<T, K, M>::from_fn(|i, j| order_value(i * M + j, 1));
+        let b = SMatrix::<T, K, N>::from_fn(|i, j| order_value(i * N + j, 2));
         let want = SMatrix::<T, M, N>::from_fn(|m, n| {
-            (0..K).fold(T::zero(), |acc, k| {
-                let (p, q) = (a[(k, m)], b[(k, n)]);
-                if fused { mul_add(p, q, acc) } else { acc + p * q }
-            })
+            (0..K).fold(T::zero(), |acc, k| kernel_madd(mul_add, a[(k, m)], b[(k, n)], acc))
         });
         let got = kernels::tr_matmul(&a, &b);
-        let bits = |v: T| Into::<f64>::into(v).to_bits();
-        assert!(got.iter().zip(want.iter()).all(|(g, w)| bits(*g) == bits(*w)), "{K}x{M}x{N}");
+        assert!(same_bits(got.as_slice(), want.as_slice()), "{K}x{M}x{N}");
     }
     check::<f32, 130, 31, 5>(f32::mul_add);
     check::<f32, 70, 40, 7>(f32::mul_add);

@@ -14,7 +14,7 @@ pub(super) fn affine<E: Elem, const O: usize, const I: usize, const B: usize>(
     assert!(y.len() == O * B && w.len() == O * I && x.len() == I * B);
     assert!(b.is_none_or(|b| b.len() == O));
     if B == 1 {
-        let mut op = Gemv::<E, O, I> { y, w, x, b };
+        let mut op = Gemv(Affine::<E, O, I> { y, w, x, b });
         return by_width!(E, O, for_tiles::<_, O, 1, MRV1, 1>(&mut op, true));
     }
     let mut op = Affine::<E, O, I> { y, w, x, b };
@@ -80,12 +80,8 @@ impl<E: Elem, const O: usize, const I: usize> Tile<E> for Affine<'_, E, O, I> {
 /// `y = W·x + b` for one sample: row `o` sums `k ≡ p (mod P)` in partial
 /// sum `p` (`s₀` starting from `b[o]`), then `y[o] = (s₀ + s₁) + (s₂ + s₃)`,
 /// as the generic kernel does.
-struct Gemv<'a, E, const O: usize, const I: usize> {
-    y: &'a mut [E],
-    w: &'a [E],
-    x: &'a [E],
-    b: Option<&'a [E]>,
-}
+/// (The operands are [`Affine`]'s; the tiles are not.)
+struct Gemv<'a, E, const O: usize, const I: usize>(Affine<'a, E, O, I>);
 
 impl<E: Elem, const O: usize, const I: usize> Tile<E> for Gemv<'_, E, O, I> {
     #[inline(always)]
@@ -95,24 +91,25 @@ impl<E: Elem, const O: usize, const I: usize> Tile<E> for Gemv<'_, E, O, I> {
         last: usize,
         _c0: usize,
     ) {
-        let x: &[E; I] = self.x.try_into().expect("I rows");
+        let Affine { y, w, x, b } = &mut self.0;
+        let x: &[E; I] = (*x).try_into().expect("I rows");
         let mut acc = [[V::ZERO; RV]; P];
-        if let Some(b) = self.b {
+        if let Some(b) = b {
             acc[0] = load_rows::<V, RV>(b, r0, last);
         }
-        for (c, w4) in (0..I / P).zip(self.w.chunks_exact(O * P)) {
+        for (c, w4) in (0..I / P).zip(w.chunks_exact(O * P)) {
             for (p, a) in acc.iter_mut().enumerate() {
                 madd_col(a, &load_rows::<V, RV>(w4, p * O + r0, last), x[c * P + p]);
             }
         }
         for (k, &xk) in x.iter().enumerate().skip(I / P * P) {
-            madd_col(&mut acc[k % P], &load_rows::<V, RV>(self.w, k * O + r0, last), xk);
+            madd_col(&mut acc[k % P], &load_rows::<V, RV>(w, k * O + r0, last), xk);
         }
         let [a0, a1, a2, a3] = &acc;
-        let mut y = [V::ZERO; RV];
-        for (v, y) in y.iter_mut().enumerate() {
-            *y = (a0[v].add(a1[v])).add(a2[v].add(a3[v]));
+        let mut out = [V::ZERO; RV];
+        for (v, o) in out.iter_mut().enumerate() {
+            *o = (a0[v].add(a1[v])).add(a2[v].add(a3[v]));
         }
-        store_rows(self.y, r0, last, &y);
+        store_rows(y, r0, last, &out);
     }
 }

@@ -84,59 +84,40 @@ pub(super) trait Elem: Copy + core::ops::Add<Output = Self> + 'static {
     );
 }
 
-impl Elem for f32 {
-    type Narrow = wide::f32x8;
-    #[cfg(target_feature = "avx512f")]
-    type Wide = wide::f32x16;
-    #[cfg(not(target_feature = "avx512f"))]
-    type Wide = wide::f32x8;
-    const ZERO: Self = 0.0;
-    #[inline(always)]
-    fn is_finite(self) -> bool {
-        f32::is_finite(self)
-    }
-    #[inline(always)]
-    fn transpose_into(
-        buf: &mut [f32],
-        stride: usize,
-        a: &[f32],
-        lda: usize,
-        r0: usize,
-        rows: usize,
-        k0: usize,
-        kc: usize,
-    ) {
-        let tr = wide::f32x8::transpose;
-        transpose_into::<wide::f32x8, 8>(tr, buf, stride, a, lda, r0, rows, k0, kc);
-    }
+/// `Elem` for a float type `$e`: `$narrow` (256-bit) vectors, `$wide`
+/// (512-bit) with AVX-512, square blocks of `$n` for transposes.
+macro_rules! elem {
+    ($e:ty, $narrow:ty, $wide:ty, $n:literal) => {
+        impl Elem for $e {
+            type Narrow = $narrow;
+            #[cfg(target_feature = "avx512f")]
+            type Wide = $wide;
+            #[cfg(not(target_feature = "avx512f"))]
+            type Wide = $narrow;
+            const ZERO: Self = 0.0;
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                <$e>::is_finite(self)
+            }
+            #[inline(always)]
+            fn transpose_into(
+                buf: &mut [$e],
+                stride: usize,
+                a: &[$e],
+                lda: usize,
+                r0: usize,
+                rows: usize,
+                k0: usize,
+                kc: usize,
+            ) {
+                let tr = <$narrow>::transpose;
+                transpose_into::<$narrow, $n>(tr, buf, stride, a, lda, r0, rows, k0, kc);
+            }
+        }
+    };
 }
-
-impl Elem for f64 {
-    type Narrow = wide::f64x4;
-    #[cfg(target_feature = "avx512f")]
-    type Wide = wide::f64x8;
-    #[cfg(not(target_feature = "avx512f"))]
-    type Wide = wide::f64x4;
-    const ZERO: Self = 0.0;
-    #[inline(always)]
-    fn is_finite(self) -> bool {
-        f64::is_finite(self)
-    }
-    #[inline(always)]
-    fn transpose_into(
-        buf: &mut [f64],
-        stride: usize,
-        a: &[f64],
-        lda: usize,
-        r0: usize,
-        rows: usize,
-        k0: usize,
-        kc: usize,
-    ) {
-        let tr = wide::f64x4::transpose;
-        transpose_into::<wide::f64x4, 4>(tr, buf, stride, a, lda, r0, rows, k0, kc);
-    }
-}
+elem!(f32, wide::f32x8, wide::f32x16, 8);
+elem!(f64, wide::f64x4, wide::f64x8, 4);
 
 /// A vector of `L` lanes of [`Vector::E`].
 pub(super) trait Vector: Copy {
