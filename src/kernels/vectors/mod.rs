@@ -70,6 +70,11 @@ pub(super) trait Elem: Copy + core::ops::Add<Output = Self> + 'static {
     type Wide: Vector<E = Self>;
     const ZERO: Self;
     fn is_finite(self) -> bool;
+}
+
+/// A float element whose lanes are transposed by shuffles (not a pack,
+/// whose elements are whole registers).
+pub(super) trait Transpose: Elem {
     /// [`transpose_into`] with this type's square blocks.
     #[allow(clippy::too_many_arguments)]
     fn transpose_into(
@@ -99,6 +104,9 @@ macro_rules! elem {
             fn is_finite(self) -> bool {
                 <$e>::is_finite(self)
             }
+        }
+
+        impl Transpose for $e {
             #[inline(always)]
             fn transpose_into(
                 buf: &mut [$e],
@@ -473,7 +481,7 @@ pub(super) fn try_tr_matmul<T: Real, const K: usize, const M: usize, const N: us
     a: &SMatrix<T, K, M>,
     b: &SMatrix<T, K, N>,
 ) -> bool {
-    fn of<E: Elem, T: Real, const K: usize, const M: usize, const N: usize>(
+    fn of<E: Transpose, T: Real, const K: usize, const M: usize, const N: usize>(
         z: &mut SMatrix<T, M, N>,
         a: &SMatrix<T, K, M>,
         b: &SMatrix<T, K, N>,

@@ -24,24 +24,6 @@ impl Elem for WideF32x8 {
     fn is_finite(self) -> bool {
         self.0.is_finite().all()
     }
-    /// Element by element: a pack is a whole register, nothing to shuffle.
-    #[inline(always)]
-    fn transpose_into(
-        buf: &mut [Self],
-        stride: usize,
-        a: &[Self],
-        lda: usize,
-        r0: usize,
-        rows: usize,
-        k0: usize,
-        kc: usize,
-    ) {
-        for r in 0..rows {
-            for k in 0..kc {
-                buf[k * stride + r] = a[(r0 + r) * lda + k0 + k];
-            }
-        }
-    }
 }
 
 /// One pack as a vector of one element.

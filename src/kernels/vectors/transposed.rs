@@ -13,7 +13,7 @@ use super::*;
 /// made: for a 64 × 64 `f64` layer, `A` and a copy (64 KiB) overflowed the
 /// 48 KiB L1.
 #[inline]
-pub(super) fn tr_matmul<E: Elem, const K: usize, const M: usize, const N: usize>(
+pub(super) fn tr_matmul<E: Transpose, const K: usize, const M: usize, const N: usize>(
     z: &mut [E],
     a: &[E],
     b: &[E],
@@ -38,7 +38,7 @@ struct TrMatmul<'a, E, const K: usize, const M: usize> {
     kc: usize,
 }
 
-impl<E: Elem, const K: usize, const M: usize> Tile<E> for TrMatmul<'_, E, K, M> {
+impl<E: Transpose, const K: usize, const M: usize> Tile<E> for TrMatmul<'_, E, K, M> {
     #[inline(always)]
     fn row_block<V: Vector<E = E>, const N: usize, const RV: usize, const NR: usize>(
         &mut self,
