@@ -62,10 +62,10 @@
 //!
 //! | batch 32 | release | debug | `INFER_ACTIVATIONS`, `OUTPUT + BACKWARD_SCRATCH` | `INFER_SCRATCH` |
 //! |---|---|---|---|---|
-//! | 64-64-64-64-10 forward | 47 | 112 | 49.2 | 16.0 |
-//! | 64-64-64-64-10 step | 80 | 240 | 49.2 | |
-//! | 784-256-10 forward | 86 | 344 | 65.2 | 130.0 (with the 98 KiB input) |
-//! | 784-256-10 step | 64 | 344 | 65.2 | |
+//! | 64-64-64-64-10 forward | 39 | 111 | 49.2 | 16.0 |
+//! | 64-64-64-64-10 step | 46 | 310 | 49.2 | |
+//! | 784-256-10 forward | 55 | 213 | 65.2 | 130.0 (with the 98 KiB input) |
+//! | 784-256-10 step | 64 | 449 | 65.2 | |
 //!
 //! So `forward` keeps *every* intermediate live until it returns, not only
 //! the largest pair: a sequence is a nest of pairs, each pair's frame holds
@@ -74,11 +74,11 @@
 //! `h₃`… are computed. `INFER_SCRATCH` is what a pass reusing two buffers
 //! would need; `INFER_ACTIVATIONS` is what this crate's `forward` uses and
 //! what [`INFER`](Footprint::INFER) counts. In a release build the measured
-//! stack is within −2…+31 KiB of the consts (the excess: kernel
-//! temporaries, such as the packing buffer of the affine kernel and the
-//! transposed weight `tr_matmul` keeps on the stack for small layers); a
-//! debug build needs 2–5× more. Size a firmware stack from a release build, with
-//! a margin, and measure it there.
+//! stack is within −10…−1 KiB of the consts here (kernel temporaries, such
+//! as the transposed weight `tr_matmul` keeps on the stack for small
+//! layers, can take it above them: up to +31 KiB in earlier builds); a
+//! debug build needs 2–7× more. Size a firmware stack from a release build,
+//! with a margin, and measure it there.
 //!
 //! # Budgets that fail the build
 //!

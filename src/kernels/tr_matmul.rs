@@ -37,20 +37,21 @@ pub fn tr_matmul<T: Real, const K: usize, const M: usize, const N: usize>(
     a: &SMatrix<T, K, M>,
     b: &SMatrix<T, K, N>,
 ) -> SMatrix<T, M, N> {
+    // One result, written in place on every path (a value returned from
+    // each branch took a stack slot of its own: 64 KiB more for a
+    // 256-input layer at batch 32).
+    let mut z = super::zeroed::<T, M, N>();
     if VEC_BYTES != 0 && K * M <= SMALL {
         // Small A: transposing it costs less than the dot products'
         // reductions (which dominate for short columns).
         #[cfg(target_arch = "x86_64")]
-        {
-            let mut z = super::zeroed::<T, M, N>();
-            if super::vectors::try_tr_matmul(&mut z, a, b) {
-                return z;
-            }
+        if super::vectors::try_tr_matmul(&mut z, a, b) {
+            return z;
         }
         let at = SMatrix::<T, M, K>::from_fn(|m, k| a[(k, m)]);
-        return super::affine(&at, b, None);
+        super::affine_into(&at, b, None, &mut z);
+        return z;
     }
-    let mut z = super::zeroed::<T, M, N>();
     let mut op = Dots::<T, K, M> { z: z.as_mut_slice(), a: a.as_slice(), b: b.as_slice() };
     // SIMD registers the partial sums of one dot product take: a tile of
     // 3 × 4 dot products when that is one (f32), fewer otherwise.
