@@ -99,8 +99,7 @@ impl Vector for Pair {
     }
     #[inline(always)]
     fn load(s: &[WideF32x8], at: usize, n: usize) -> Self {
-        let zero = <WideF32x8 as Elem>::ZERO;
-        Self::of(s[at], if n == 2 { s[at + 1] } else { zero })
+        Self::gather(s, at, 1, n)
     }
     #[inline(always)]
     fn store(self, s: &mut [WideF32x8], at: usize, n: usize) {
