@@ -50,9 +50,11 @@ fn column_lse<T: Real, const N: usize>(c: &[T]) -> (T, T) {
 /// shared part of the loss and its gradient.
 #[inline]
 fn column_exps<T: Real, const N: usize>(e: &mut [T], c: &[T]) -> (T, T) {
+    // `v > m`, not `simd_max`: one compare for `f32`, where `max` also
+    // sorts out NaN; a NaN logit makes the loss NaN either way.
     let mut m = c.first().copied().unwrap_or_else(T::zero);
     for &v in c {
-        m = m.simd_max(v);
+        m = v.select(v.simd_gt(m), m);
     }
     exps::<T, N>(e, c, m);
     let mut s = T::zero();
@@ -108,12 +110,54 @@ impl<T: Real, const N: usize, const B: usize> Loss<SMatrix<T, N, B>> for Softmax
             // then dy_i = e_i / Σe / B.
             let (m, s) = column_exps::<T, N>(d, c);
             total += m + s.simd_ln() - c[k];
+            // The target's `−1/B` in the same pass (not a second store to
+            // `d[k]` that the backward pass would wait for).
             let scale = inv_b / s;
-            for dv in d.iter_mut() {
-                *dv *= scale;
+            for (i, dv) in d.iter_mut().enumerate() {
+                let t = if i == k { inv_b } else { T::zero() };
+                *dv = *dv * scale - t;
             }
-            d[k] -= inv_b;
         }
         Ok(total * inv_b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simba::simd::SimdComplexField;
+
+    #[test]
+    fn a_nan_logit_anywhere_makes_the_loss_nan() {
+        for at in 0..3 {
+            let mut y = SMatrix::<f32, 3, 2>::from_fn(|i, j| (i + 2 * j) as f32 * 0.7);
+            y[(at, 1)] = f32::NAN;
+            let mut dy = SMatrix::zeros();
+            let l = SoftmaxCrossEntropy.loss_grad(&y, &[2, at], &mut dy).unwrap();
+            assert!(l.is_nan(), "NaN at row {at}: loss {l}");
+            assert!(SoftmaxCrossEntropy.loss(&y, &[2, at]).unwrap().is_nan());
+        }
+    }
+
+    #[test]
+    fn gradient_is_the_two_pass_form_bit_for_bit() {
+        // dy = e·(1/B/Σe), then 1/B off the target's entry (the form
+        // before the one-pass loop), for every target and a few columns.
+        let y = SMatrix::<f32, 4, 3>::from_fn(|i, j| ((i * 7 + j * 3) % 5) as f32 * 0.37 - 0.6);
+        for k in 0..4 {
+            let t = [k, (k + 1) % 4, 3];
+            let mut dy = SMatrix::zeros();
+            SoftmaxCrossEntropy.loss_grad(&y, &t, &mut dy).unwrap();
+            for (j, &k) in t.iter().enumerate() {
+                let c = y.column(j);
+                let m = c.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                let e: [f32; 4] = core::array::from_fn(|i| (c[i] - m).simd_exp());
+                let scale = (1.0f32 / 3.0) / e.iter().sum::<f32>();
+                for i in 0..4 {
+                    let want = e[i] * scale - if i == k { 1.0 / 3.0 } else { 0.0 };
+                    assert_eq!(dy[(i, j)].to_bits(), want.to_bits(), "({i}, {j})");
+                }
+            }
+        }
     }
 }
