@@ -97,13 +97,14 @@ impl<E: Elem, const O: usize, const I: usize> Tile<E> for Gemv<'_, E, O, I> {
         if let Some(b) = b {
             acc[0] = load_rows::<V, RV>(b, r0, last);
         }
-        for (c, w4) in (0..I / P).zip(w.chunks_exact(O * P)) {
+        for c in 0..I / P {
             for (p, a) in acc.iter_mut().enumerate() {
-                madd_col(a, &load_rows::<V, RV>(w4, p * O + r0, last), x[c * P + p]);
+                let k = c * P + p;
+                madd_col(a, &load_rows_over::<V, RV>(w, k * O + r0, last), x[k]);
             }
         }
         for (k, &xk) in x.iter().enumerate().skip(I / P * P) {
-            madd_col(&mut acc[k % P], &load_rows::<V, RV>(w, k * O + r0, last), xk);
+            madd_col(&mut acc[k % P], &load_rows_over::<V, RV>(w, k * O + r0, last), xk);
         }
         let [a0, a1, a2, a3] = &acc;
         let mut out = [V::ZERO; RV];
@@ -112,4 +113,20 @@ impl<E: Elem, const O: usize, const I: usize> Tile<E> for Gemv<'_, E, O, I> {
         }
         store_rows(y, r0, last, &out);
     }
+}
+
+/// [`load_rows`] whose last vector, when fewer than `L` rows are left,
+/// is a whole vector wherever the slice has `L` values from there: its
+/// lanes past `last` hold the next column's values, which the tile never
+/// stores (a plain load, not a load and a blend per column: the 3-row
+/// layer of a 4 → 16 → 3 network loads its 16 columns so).
+#[inline(always)]
+fn load_rows_over<V: Vector, const RV: usize>(s: &[V::E], at: usize, last: usize) -> [V; RV] {
+    let mut r = [V::ZERO; RV];
+    for (v, x) in r.iter_mut().enumerate() {
+        let at = at + V::L * v;
+        let n = if at + V::L <= s.len() { V::L } else { lanes::<V>(v, RV, last) };
+        *x = V::load(s, at, n);
+    }
+    r
 }
