@@ -122,11 +122,5 @@ impl<E: Elem, const O: usize, const I: usize> Tile<E> for Gemv<'_, E, O, I> {
 /// layer of a 4 → 16 → 3 network loads its 16 columns so).
 #[inline(always)]
 fn load_rows_over<V: Vector, const RV: usize>(s: &[V::E], at: usize, last: usize) -> [V; RV] {
-    let mut r = [V::ZERO; RV];
-    for (v, x) in r.iter_mut().enumerate() {
-        let at = at + V::L * v;
-        let n = if at + V::L <= s.len() { V::L } else { lanes::<V>(v, RV, last) };
-        *x = V::load(s, at, n);
-    }
-    r
+    load_rows(s, at, if at + V::L * RV <= s.len() { V::L } else { last })
 }
