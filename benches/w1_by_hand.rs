@@ -142,15 +142,26 @@ mod by_hand {
         ]
     }
 
-    /// One step, gradient and update fused, nothing flushed.
-    #[inline(never)]
-    pub fn step(m: &mut W1, x: &[f32; 4], t: usize) -> Option<f32> {
+    /// The loss, the hidden activations, and the gradients of the logits
+    /// and of the hidden layer.
+    type Gradients = (f32, [f32; 16], [f32; 3], [f32x8; 2]);
+
+    /// Forward, loss (`None` when not finite) and [`Gradients`]: what every
+    /// step variant starts with.
+    #[inline(always)]
+    fn gradients(m: &W1, x: &[f32; 4], t: usize) -> Option<Gradients> {
         let (h, hs, z) = forward(m, x);
         let (loss, dy) = softmax_ce(&z, t);
         if !loss.is_finite() {
             return None;
         }
-        let dh = hidden_grad(m, &h, &dy);
+        Some((loss, hs, dy, hidden_grad(m, &h, &dy)))
+    }
+
+    /// One step, gradient and update fused, nothing flushed.
+    #[inline(never)]
+    pub fn step(m: &mut W1, x: &[f32; 4], t: usize) -> Option<f32> {
+        let (loss, hs, dy, dh) = gradients(m, x, t)?;
         for (j, &hj) in hs.iter().enumerate() {
             for (i, &d) in dy.iter().enumerate() {
                 m.w2[3 * j + i] = update1(m.w2[3 * j + i], d * hj);
@@ -180,12 +191,7 @@ mod by_hand {
         x: &[f32; 4],
         t: usize,
     ) -> Option<f32> {
-        let (h, hs, z) = forward(m, x);
-        let (loss, dy) = softmax_ce(&z, t);
-        if !loss.is_finite() {
-            return None;
-        }
-        let dh = hidden_grad(m, &h, &dy);
+        let (loss, hs, dy, dh) = gradients(m, x, t)?;
         for (j, &hj) in hs.iter().enumerate() {
             for (i, &d) in dy.iter().enumerate() {
                 g.w2[3 * j + i] = d * hj;
