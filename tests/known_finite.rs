@@ -72,6 +72,18 @@ fn overflow_is_never_known_finite() {
     assert!(!checked(&n, &x4, &SMatrix::<f32, 3, 4>::repeat(0.5)));
 }
 
+/// Only the 3-row layer's weight gradient overflows at batch 1 (hidden
+/// values of 5e9 times `dy` of 1e30; the first layer's gradient stays
+/// near 1e30): still `false` (that layer's one-sample gradient is written
+/// as whole vectors of `G`, with its own watch).
+#[test]
+fn an_overflowing_few_row_rank_one_gradient_is_never_known_finite() {
+    let n: Net = seq![Linear::from_fn(|_, _| 1e9, |_| 0.0), Relu, net(5).1.1];
+    let x = SMatrix::<f32, 5, 1>::repeat(1.0);
+    let dy = SMatrix::<f32, 3, 1>::repeat(1e30);
+    assert!(!checked(&n, &x, &dy));
+}
+
 /// Only the bias gradient overflows (four samples of `f32::MAX` in `dY`,
 /// inputs of 1e-30 keep the weight gradient near 1e9): still `false`.
 #[test]

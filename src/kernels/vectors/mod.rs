@@ -143,6 +143,8 @@ pub(super) trait Vector: Copy {
     /// zeros above (for packs, whole registers: see `packs.rs`).
     #[cfg(feature = "simd")]
     fn gather(s: &[Self::E], at: usize, stride: usize, n: usize) -> Self;
+    /// `f(0)`, …, `f(n − 1)` (`n ≤ L`) in the low lanes, zeros above.
+    fn from_fn(n: usize, f: impl Fn(usize) -> Self::E) -> Self;
     /// `self·a + b`, fused when the target has FMA.
     fn mul_add(self, a: Self, b: Self) -> Self;
     fn add(self, b: Self) -> Self;
@@ -181,6 +183,14 @@ macro_rules! vector {
                 let mut a = [0.0; $l];
                 for (i, x) in a.iter_mut().enumerate().take(n) {
                     *x = s[at + i * stride];
+                }
+                <$v>::new(a)
+            }
+            #[inline(always)]
+            fn from_fn(n: usize, f: impl Fn(usize) -> $e) -> Self {
+                let mut a = [0.0; $l];
+                for (i, x) in a.iter_mut().enumerate().take(n) {
+                    *x = f(i);
                 }
                 <$v>::new(a)
             }

@@ -23,6 +23,9 @@ pub(super) fn matmul_tr_acc<
     b: &[E],
 ) -> bool {
     assert!(g.len() == M * K && a.len() == M * N && b.len() == K * N);
+    if N == 1 && !ADD && M < <E::Narrow as Vector>::L && M * K >= <E::Narrow as Vector>::L {
+        return rank_one_flat::<E::Narrow, M, K>(g, a, b);
+    }
     if N == 1 {
         let mut op = RankOne::<E, M, K, ADD> { g, a, b, sum: E::ZERO };
         by_width!(E, M, for_tiles::<_, M, 1, MRV1, 1>(&mut op, true));
@@ -96,6 +99,32 @@ impl<E: Elem, const M: usize, const K: usize> Tile<E> for MatmulTrAcc<'_, E, M, 
         }
         self.sum = self.sum + sum.reduce_add();
     }
+}
+
+/// `G = a·bᵀ` for one sample when `a` has fewer rows than a vector has
+/// lanes: `G`'s values in order, a whole vector at a time (lane `l` of the
+/// vector at `e₀` is `a[e % M]·b[e / M]` for `e = e₀ + l`), not a column
+/// at a time. A column of `M < L` values is a partial store, and the
+/// optimizer's vector loads of `G` soon after span several of them, which
+/// the store buffer cannot forward. Each value is `a[r]·b[k] + 0` fused,
+/// as [`RankOne`] computes it. Returns whether the values are known to be
+/// finite (see [`matmul_tr_acc`]).
+#[inline(always)]
+fn rank_one_flat<V: Vector, const M: usize, const K: usize>(
+    g: &mut [V::E],
+    a: &[V::E],
+    b: &[V::E],
+) -> bool {
+    let mut sum = V::ZERO;
+    for e0 in (0..M * K).step_by(V::L) {
+        let n = V::L.min(M * K - e0);
+        let av = V::from_fn(n, |l| a[(e0 + l) % M]);
+        let bv = V::from_fn(n, |l| b[(e0 + l) / M]);
+        let v = av.mul_add(bv, V::ZERO);
+        v.store(g, e0, n);
+        sum = sum.add(v);
+    }
+    sum.reduce_add().is_finite()
 }
 
 /// `G (+)= a·bᵀ` for one sample: a block of rows of `a` stays in registers

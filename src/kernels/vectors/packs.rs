@@ -50,6 +50,10 @@ impl Vector for WideF32x8 {
         Self::load(s, at, n)
     }
     #[inline(always)]
+    fn from_fn(n: usize, f: impl Fn(usize) -> Self) -> Self {
+        if n == 1 { f(0) } else { Self::ZERO }
+    }
+    #[inline(always)]
     fn mul_add(self, a: Self, b: Self) -> Self {
         WideF32x8(self.0.mul_add(a.0, b.0))
     }
@@ -113,6 +117,11 @@ impl Vector for Pair {
     fn gather(s: &[WideF32x8], at: usize, stride: usize, n: usize) -> Self {
         let zero = <WideF32x8 as Elem>::ZERO;
         Self::of(s[at], if n == 2 { s[at + stride] } else { zero })
+    }
+    #[inline(always)]
+    fn from_fn(n: usize, f: impl Fn(usize) -> WideF32x8) -> Self {
+        let zero = <WideF32x8 as Elem>::ZERO;
+        Self::of(if n >= 1 { f(0) } else { zero }, if n == 2 { f(1) } else { zero })
     }
     #[inline(always)]
     fn mul_add(self, a: Self, b: Self) -> Self {
