@@ -139,12 +139,16 @@ pub(super) trait Vector: Copy {
     fn load(s: &[Self::E], at: usize, n: usize) -> Self;
     /// Stores the low `n ≤ L` lanes at `s[at..]`.
     fn store(self, s: &mut [Self::E], at: usize, n: usize);
-    /// `s[at]`, `s[at + stride]`, … (`n ≤ L` values) in the low lanes,
-    /// zeros above (for packs, whole registers: see `packs.rs`).
-    #[cfg(feature = "simd")]
-    fn gather(s: &[Self::E], at: usize, stride: usize, n: usize) -> Self;
-    /// `f(0)`, …, `f(n − 1)` (`n ≤ L`) in the low lanes, zeros above.
+    /// `f(0)`, …, `f(n − 1)` (`n ≤ L`) in the low lanes, zeros above
+    /// (for packs, whole registers: see `packs.rs`).
     fn from_fn(n: usize, f: impl Fn(usize) -> Self::E) -> Self;
+    /// `s[at]`, `s[at + stride]`, … (`n ≤ L` values) in the low lanes,
+    /// zeros above.
+    #[cfg(feature = "simd")]
+    #[inline(always)]
+    fn gather(s: &[Self::E], at: usize, stride: usize, n: usize) -> Self {
+        Self::from_fn(n, |i| s[at + i * stride])
+    }
     /// `self·a + b`, fused when the target has FMA.
     fn mul_add(self, a: Self, b: Self) -> Self;
     fn add(self, b: Self) -> Self;
@@ -176,15 +180,6 @@ macro_rules! vector {
             fn store(self, s: &mut [$e], at: usize, n: usize) {
                 let a = self.to_array();
                 s[at..at + n].copy_from_slice(&a[..n]);
-            }
-            #[cfg(feature = "simd")]
-            #[inline(always)]
-            fn gather(s: &[$e], at: usize, stride: usize, n: usize) -> Self {
-                let mut a = [0.0; $l];
-                for (i, x) in a.iter_mut().enumerate().take(n) {
-                    *x = s[at + i * stride];
-                }
-                <$v>::new(a)
             }
             #[inline(always)]
             fn from_fn(n: usize, f: impl Fn(usize) -> $e) -> Self {

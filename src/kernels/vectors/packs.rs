@@ -46,10 +46,6 @@ impl Vector for WideF32x8 {
         }
     }
     #[inline(always)]
-    fn gather(s: &[Self], at: usize, _: usize, n: usize) -> Self {
-        Self::load(s, at, n)
-    }
-    #[inline(always)]
     fn from_fn(n: usize, f: impl Fn(usize) -> Self) -> Self {
         if n == 1 { f(0) } else { Self::ZERO }
     }
@@ -103,7 +99,7 @@ impl Vector for Pair {
     }
     #[inline(always)]
     fn load(s: &[WideF32x8], at: usize, n: usize) -> Self {
-        Self::gather(s, at, 1, n)
+        Self::from_fn(n, |i| s[at + i])
     }
     #[inline(always)]
     fn store(self, s: &mut [WideF32x8], at: usize, n: usize) {
@@ -112,11 +108,6 @@ impl Vector for Pair {
         if n == 2 {
             s[at + 1] = hi;
         }
-    }
-    #[inline(always)]
-    fn gather(s: &[WideF32x8], at: usize, stride: usize, n: usize) -> Self {
-        let zero = <WideF32x8 as Elem>::ZERO;
-        Self::of(s[at], if n == 2 { s[at + stride] } else { zero })
     }
     #[inline(always)]
     fn from_fn(n: usize, f: impl Fn(usize) -> WideF32x8) -> Self {
