@@ -169,6 +169,14 @@ shape_tests! {
     // rows or more, 8192 / rows below): blocks of 32 + 32 + 6 and 81 + 9.
     s260x5x70: 260, 5, 70;
     s100x7x90: 100, 7, 90;
+    // One sample, 1 to 4 rows, columns a multiple of 4 (AVX-512: four
+    // partial sums per row in one register; s3x16x1 and s2x300x1 above
+    // too): whole blocks of steps only (4 × 8), blocks and a last part
+    // (3 × 20, 2 × 12), a last part only (1 × 12).
+    s4x8x1: 4, 8, 1;
+    s3x20x1: 3, 20, 1;
+    s2x12x1: 2, 12, 1;
+    s1x12x1: 1, 12, 1;
 }
 
 /// A value in [−1, 1) of stream `s` at index `i`, for the order tests.

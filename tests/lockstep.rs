@@ -271,6 +271,12 @@ fn kernel_shapes() {
             kernels_lanes_equal::<$p, $e, 50, 7, 1>(10);
             kernels_lanes_equal::<$p, $e, 130, 31, 5>(11);
             kernels_lanes_equal::<$p, $e, 70, 40, 7>(12);
+            // One sample, at most 4 rows, columns a multiple of 4 (the
+            // four partial sums of a row in one register with AVX-512).
+            kernels_lanes_equal::<$p, $e, 3, 20, 1>(13);
+            kernels_lanes_equal::<$p, $e, 2, 300, 1>(14);
+            kernels_lanes_equal::<$p, $e, 1, 12, 1>(15);
+            kernels_lanes_equal::<$p, $e, 4, 8, 1>(16);
         };
     }
     shapes!(WideF32x8, f32);

@@ -26,6 +26,16 @@ pub fn matmul<T: Real, const M: usize, const K: usize, const N: usize>(
 /// added in the order of `i`. Register-blocked: see the [module
 /// docs](crate::kernels).
 ///
+/// For one sample and at most 4 rows of `f32` (a small network's last
+/// layer) with AVX-512, when `I` is a multiple of 4, the four partial sums
+/// of every row share one 512-bit register, four columns a step (the same
+/// bits: the 16 → 3 layer of a 4 → 16 → 3 network in 3.2 ns instead of
+/// 6.8). [`affine_into`] does not take that path: it is what a training
+/// pass runs right after the optimizer stored `W` in 256-bit pieces, and a
+/// 512-bit load cannot be forwarded from two such stores (it waits until
+/// they reach the cache: one-sample training of that network was 5 %
+/// slower with it).
+///
 /// ```
 /// use nalgebra::{SMatrix, SVector};
 /// let w = SMatrix::<f32, 1, 2>::new(1.0, 2.0);
@@ -40,6 +50,10 @@ pub fn affine<T: Real, const O: usize, const I: usize, const B: usize>(
     b: Option<&SVector<T, O>>,
 ) -> SMatrix<T, O, B> {
     let mut y = super::zeroed::<T, O, B>();
+    #[cfg(target_arch = "x86_64")]
+    if super::vectors::try_few_rows(w, x, b, &mut y) {
+        return y;
+    }
     affine_into(w, x, b, &mut y);
     y
 }

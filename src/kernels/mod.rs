@@ -313,7 +313,7 @@ pub fn row_sums_acc<T: Real, const M: usize, const N: usize>(
 /// An all-zero matrix, built as one array (nalgebra's element-wise
 /// constructors and iterators are not vectorized).
 #[inline(always)]
-fn zeroed<T: Real, const R: usize, const C: usize>() -> SMatrix<T, R, C> {
+pub(crate) fn zeroed<T: Real, const R: usize, const C: usize>() -> SMatrix<T, R, C> {
     SMatrix::from_data(nalgebra::ArrayStorage([[T::zero(); R]; C]))
 }
 

@@ -139,9 +139,13 @@ impl<T: Real, const I: usize, const O: usize, const B: usize> Layer<SMatrix<T, I
         kernels::affine(&self.weight, x, None)
     }
 
+    /// [`kernels::affine_into`], not [`Layer::forward`]'s
+    /// [`kernels::affine`]: see the latter's docs on weights just stored.
     #[inline]
     fn forward_train(&self, x: &SMatrix<T, I, B>, _: &mut ()) -> SMatrix<T, O, B> {
-        self.forward(x)
+        let mut y = kernels::zeroed();
+        kernels::affine_into(&self.weight, x, None, &mut y);
+        y
     }
 
     #[inline]

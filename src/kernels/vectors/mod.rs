@@ -26,8 +26,9 @@
 //!
 //! This file holds the vector types, the tiling and the entry points from
 //! the generic kernels (`try_*`); the products are in `affine.rs` (`W·X`),
-//! `outer.rs` (`A·Bᵀ`), `transposed.rs` (`Aᵀ·B`) and `packs.rs` (the pack
-//! element and its `Aᵀ·B`).
+//! `outer.rs` (`A·Bᵀ`), `transposed.rs` (`Aᵀ·B`), `packs.rs` (the pack
+//! element and its `Aᵀ·B`) and `few_rows.rs` (`W·x` for one sample and at
+//! most 4 rows, with AVX-512).
 
 use crate::scalar::Real;
 use core::any::Any;
@@ -388,6 +389,8 @@ fn store_rows<V: Vector, const RV: usize>(s: &mut [V::E], at: usize, last: usize
 }
 
 mod affine;
+#[cfg(target_feature = "avx512f")]
+mod few_rows;
 mod outer;
 #[cfg(feature = "simd")]
 mod packs;
@@ -442,6 +445,27 @@ pub(super) fn try_affine<T: Real, const O: usize, const I: usize, const B: usize
         return true;
     }
     of::<f32, T, O, I, B>(w, x, b, y) || of::<f64, T, O, I, B>(w, x, b, y)
+}
+
+/// `few_rows::gemv` when `T` is `f32`, the target has AVX-512 and the
+/// product takes it (then `true`), else nothing.
+#[inline(always)]
+pub(super) fn try_few_rows<T: Real, const O: usize, const I: usize, const B: usize>(
+    w: &SMatrix<T, O, I>,
+    x: &SMatrix<T, I, B>,
+    b: Option<&SVector<T, O>>,
+    y: &mut SMatrix<T, O, B>,
+) -> bool {
+    #[cfg(target_feature = "avx512f")]
+    if B == 1
+        && few_rows::fits(O, I)
+        && let (Some(yf), Some(wf), Some(xf)) = (cast_mut::<f32, _, O, B>(y), cast(w), cast(x))
+    {
+        few_rows::gemv::<O, I>(yf, wf, xf, b.and_then(cast));
+        return true;
+    }
+    let _ = (w, x, b, y);
+    false
 }
 
 /// [`matmul_tr_acc`] when `T` is `f32` or `f64` (then `Some` of whether
