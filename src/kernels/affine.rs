@@ -38,10 +38,19 @@ pub fn matmul<T: Real, const M: usize, const K: usize, const N: usize>(
 ///
 /// ```
 /// use nalgebra::{SMatrix, SVector};
+/// use stackprop::kernels::{affine, affine_into};
 /// let w = SMatrix::<f32, 1, 2>::new(1.0, 2.0);
 /// let x = SMatrix::<f32, 2, 1>::new(3.0, 4.0);
-/// let y = stackprop::kernels::affine(&w, &x, Some(&SVector::<f32, 1>::new(0.5)));
+/// let y = affine(&w, &x, Some(&SVector::<f32, 1>::new(0.5)));
 /// assert_eq!(y[0], 11.5);
+///
+/// // A 16 → 3 layer, one sample: whichever path each takes, the same bits.
+/// let w = SMatrix::<f32, 3, 16>::from_fn(|r, c| (r as f32 - 1.3) * (c as f32 + 0.7).sin());
+/// let x = SMatrix::<f32, 16, 1>::from_fn(|r, _| (r as f32 * 0.37).cos());
+/// let b = SVector::<f32, 3>::new(0.1, -0.2, 0.3);
+/// let mut y = SMatrix::<f32, 3, 1>::zeros();
+/// affine_into(&w, &x, Some(&b), &mut y);
+/// assert_eq!(affine(&w, &x, Some(&b)).map(f32::to_bits), y.map(f32::to_bits));
 /// ```
 #[inline]
 pub fn affine<T: Real, const O: usize, const I: usize, const B: usize>(
