@@ -77,8 +77,9 @@ pub(super) fn gemv<const O: usize, const I: usize>(
         Some(b) if l % P == 0 && l / P < O => b[l / P],
         _ => 0.0,
     }));
-    // Whole blocks straight from `W`, then the last steps from a
-    // zero-padded copy (whose zeros only the lanes of absent rows read).
+    // Whole blocks straight from `W`, then the last steps from a copy
+    // padded with zeros to whole registers (no lane uses the zeros: absent
+    // rows repeat the last row).
     for (wb, xb) in w.chunks_exact(regs * L).zip(x.chunks_exact(steps * P)) {
         s = block::<O>(s, wb, xb, steps);
     }
@@ -98,7 +99,7 @@ pub(super) fn gemv<const O: usize, const I: usize>(
 }
 
 /// `steps` steps of four columns from the start of a block: `w` holds the
-/// block's `NV` registers of weights, `x` its inputs from the first.
+/// block's registers of weights, `x` its inputs from the first.
 #[inline(always)]
 fn block<const O: usize>(mut s: m512, w: &[f32], x: &[f32], steps: usize) -> m512 {
     let reg = |r: usize| {
