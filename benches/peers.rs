@@ -30,7 +30,7 @@ where
 
 fn train_bench<M, const I: usize, const C: usize, const B: usize>(w: &Workload, mut model: M)
 where
-    M: Layer<SMatrix<f32, I, B>, Output = SMatrix<f32, C, B>> + Params<f32>,
+    M: Train<SMatrix<f32, I, B>, Output = SMatrix<f32, C, B>> + Module<Scalar = f32>,
 {
     let x = input::<I, B>();
     let t = targets::<B>(C);
@@ -51,7 +51,7 @@ fn check() {
     let mut tr = Trainer::new(sgd());
     let before = tr.gradient(&model, &SoftmaxCrossEntropy, &x, &t).expect("finite");
     let mut sq = 0.0f64;
-    stackprop::params::for_each(&tr.grads, |_, g| {
+    stackprop::params::for_each(&tr.backprop.grads, |_, g: &[f32]| {
         sq += g.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>()
     });
     tr.step(&mut model, &SoftmaxCrossEntropy, &x, &t).expect("finite");

@@ -7,8 +7,8 @@
 //!
 //! * `by_hand`: gradient and update fused per tensor, nothing flushed,
 //!   only the loss checked;
-//! * `by_hand_stored`: the gradient written out (as `Trainer::grads` is)
-//!   and then applied, nothing flushed;
+//! * `by_hand_stored`: the gradient written out (as the trainer's
+//!   `backprop.grads` is) and then applied, nothing flushed;
 //! * `by_hand_rules`: the library's rules — as `by_hand_stored`, and each
 //!   written parameter below `2⁻¹⁰³` stored as 0 (see `stackprop::optim`).
 //!
@@ -239,7 +239,7 @@ fn main() {
         by_hand::step_stored::<true>(&mut c, &mut g, &x, t[0]).expect("finite");
     }
     let mut lib = vec![];
-    stackprop::params::for_each(&net, |_, p| lib.extend_from_slice(p));
+    stackprop::params::for_each(&net, |_, p: &[f32]| lib.extend_from_slice(p));
     for (name, m) in [("by_hand", &a), ("by_hand_stored", &b), ("by_hand_rules", &c)] {
         let d = lib.iter().zip(m.flat()).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
         assert!(d < 1e-5, "{name} differs from stackprop by {d} after 1,000 steps");

@@ -32,7 +32,7 @@ fn train<T: Real, M, const I: usize, const C: usize, const B: usize>(
     name: &str,
     mut model: M,
 ) where
-    M: Layer<SMatrix<T, I, B>, Output = SMatrix<T, C, B>> + Params<T>,
+    M: Train<SMatrix<T, I, B>, Output = SMatrix<T, C, B>> + Module<Scalar = T>,
 {
     let x = input_in::<T, I, B>();
     let t = targets::<B>(C);

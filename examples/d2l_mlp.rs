@@ -40,27 +40,38 @@ fn print_matrix<const R: usize, const C: usize>(name: &str, m: &SMatrix<f64, R, 
 }
 
 fn main() -> Result<(), Error> {
+    // The weights as matrices (the constructors take column-major slices).
+    let w1 = SMatrix::<f64, 4, 3>::from_row_slice(&W1);
+    let w2 = SMatrix::<f64, 2, 4>::from_row_slice(&W2);
+
     // Case A: no bias, tanh, MSE, batch 1.
-    let net: NoBias = seq![LinearNoBias::from_slice(&W1)?, Tanh, LinearNoBias::from_slice(&W2)?];
+    let net: NoBias = seq![
+        LinearNoBias::from_column_slice(w1.as_slice())?,
+        Tanh,
+        LinearNoBias::from_column_slice(w2.as_slice())?
+    ];
     let x = SMatrix::<f64, 3, 1>::from_column_slice(&XS[0]);
     let y = SMatrix::<f64, 2, 1>::from_column_slice(&Y0);
     let mut tr: Trainer<f64, NoBias, _, _> = Trainer::new(Sgd::new(0.0)).with_l2(LAMBDA);
     let j = tr.gradient(&net, &Mse, &x, &y)?;
     println!("no bias, tanh, MSE, batch 1, lambda = {LAMBDA}");
     println!("J = {j:.16e}");
-    print_matrix("dJ/dW1", &tr.grads.0.weight);
-    print_matrix("dJ/dW2", &tr.grads.1.1.weight);
+    print_matrix("dJ/dW1", &tr.backprop.grads.0.weight);
+    print_matrix("dJ/dW2", &tr.backprop.grads.1.1.weight);
 
     // Case C: unregularized hidden bias, tanh, softmax cross-entropy, batch 3.
-    let net: HiddenBias =
-        seq![Linear::from_slices(&W1, &B1)?, Tanh, LinearNoBias::from_slice(&W2)?];
+    let net: HiddenBias = seq![
+        Linear::from_column_slices(w1.as_slice(), &B1)?,
+        Tanh,
+        LinearNoBias::from_column_slice(w2.as_slice())?
+    ];
     let x = SMatrix::<f64, 3, 3>::from_fn(|i, c| XS[c][i]);
     let mut tr: Trainer<f64, HiddenBias, _, _> = Trainer::new(Sgd::new(0.0)).with_l2(LAMBDA);
     let j = tr.gradient(&net, &SoftmaxCrossEntropy, &x, &LABELS)?;
     println!("\nhidden bias (not regularized), tanh, softmax CE, batch 3, lambda = {LAMBDA}");
     println!("J = {j:.16e}");
-    print_matrix("dJ/dW1", &tr.grads.0.weight);
-    print_matrix("dJ/db1", &tr.grads.0.bias);
-    print_matrix("dJ/dW2", &tr.grads.1.1.weight);
+    print_matrix("dJ/dW1", &tr.backprop.grads.0.weight);
+    print_matrix("dJ/db1", &tr.backprop.grads.0.bias);
+    print_matrix("dJ/dW2", &tr.backprop.grads.1.1.weight);
     Ok(())
 }

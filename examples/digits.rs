@@ -91,7 +91,7 @@ fn run(seed: u64) -> Result<f64, Box<dyn StdError>> {
         "digits: {} training / {} test samples; {} parameters ({} bytes), trainer {} bytes",
         train.len(),
         test.len(),
-        <Net as Params<f32>>::LEN,
+        <Net as Module>::SIZE.params,
         size_of::<Net>(),
         size_of_val(&trainer)
     );
@@ -137,7 +137,7 @@ fn run(seed: u64) -> Result<f64, Box<dyn StdError>> {
     // network takes raw pixels. Check it by loading it back.
     let mut deployed = net;
     scaler.fold_into(&mut deployed.0);
-    let mut bytes = vec![0u8; file_size::<f32, Net>()];
+    let mut bytes = vec![0u8; file_size::<Net>()];
     let n = save(&deployed, &mut bytes)?;
     let dir = common::out_dir("digits")?;
     let weights = dir.join("digits.spw");

@@ -68,7 +68,7 @@ fn run() -> Result<f64, Box<dyn StdError>> {
         "iris: {} training / {} test samples; {} parameters ({} bytes), trainer {} bytes",
         train.len(),
         test.len(),
-        <Net as Params<f32>>::LEN,
+        <Net as Module>::SIZE.params,
         size_of::<Net>(),
         size_of_val(&trainer)
     );
@@ -113,7 +113,7 @@ fn run() -> Result<f64, Box<dyn StdError>> {
 
     let mut deployed = net;
     scaler.fold_into(&mut deployed.0);
-    let mut bytes = [0u8; file_size::<f32, Net>()];
+    let mut bytes = [0u8; file_size::<Net>()];
     let n = save(&deployed, &mut bytes)?;
     let dir = common::out_dir("iris")?;
     let weights = dir.join("iris.spw");

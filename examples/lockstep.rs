@@ -20,6 +20,7 @@
 
 use nalgebra::SMatrix;
 use simba::simd::WideF32x8;
+use stackprop::module::Elem;
 use stackprop::prelude::*;
 use stackprop::scalar::SimdValue;
 
@@ -42,10 +43,12 @@ fn model(s: u64) -> Net<f32> {
 /// `models[l]`.
 fn pack(models: &[Net<f32>; 8]) -> Net<WideF32x8> {
     let mut net = Net::<WideF32x8>::zeros();
-    for t in 0..<Net<f32> as Params<f32>>::TENSORS {
-        let (_, dst) = net.tensor_mut(t).expect("tensor t");
+    for t in 0..<Net<f32> as Module>::SIZE.tensors {
+        let dst = net.tensor_mut(t).and_then(WideF32x8::of_mut).expect("tensor t");
+        let src: [&[f32]; 8] =
+            core::array::from_fn(|l| models[l].tensor(t).and_then(f32::of).expect("t"));
         for (e, d) in dst.iter_mut().enumerate() {
-            *d = WideF32x8::from(core::array::from_fn(|l| models[l].tensor(t).expect("t").1[e]));
+            *d = WideF32x8::from(core::array::from_fn(|l| src[l][e]));
         }
     }
     net

@@ -109,7 +109,7 @@ fn breakdown() {
         ("output o (q×B), and ∂J/∂o", F::OUTPUT),
         ("target ([usize; B])", F::TARGET),
         ("input gradients ∂J/∂z, ∂J/∂h", F::BACKWARD_SCRATCH),
-        ("Trainer (gradient, cache, ∂J/∂o, Adam)", F::TRAINER),
+        ("Trainer (gradient, cache, o, ∂J/∂o, Adam)", F::TRAINER),
         ("inference: params + x + z, h, o", F::INFER),
         ("one training step", F::TRAIN),
     ];
@@ -195,7 +195,7 @@ mod measure {
 
     fn step<M, const I: usize, const B: usize>(kib: usize)
     where
-        M: Layer<SMatrix<f32, I, B>> + Params<f32> + ConstZeros + Send + 'static,
+        M: Train<SMatrix<f32, I, B>> + Module<Scalar = f32> + ConstZeros + Send + 'static,
         M::Cache: ConstZeros + Send,
         M::Output: ConstZeros + Send,
         SoftmaxCrossEntropy: Loss<M::Output, Target = [usize; B], Scalar = f32>,
@@ -269,9 +269,9 @@ mod measure {
         let kib = |b: usize| b as f64 / 1024.0;
         let rows = [
             ("mlp forward", kib(Mf::INFER_ACTIVATIONS), format!("{:.1}", kib(Mf::INFER_SCRATCH))),
-            ("mlp step", kib(Mf::OUTPUT + Mf::BACKWARD_SCRATCH), String::new()),
+            ("mlp step", kib(Mf::BACKWARD_SCRATCH), String::new()),
             ("d2l forward", kib(Df::INFER_ACTIVATIONS), format!("{:.1}", kib(Df::INFER_SCRATCH))),
-            ("d2l step", kib(Df::OUTPUT + Df::BACKWARD_SCRATCH), String::new()),
+            ("d2l step", kib(Df::BACKWARD_SCRATCH), String::new()),
         ];
         println!(
             "  {:<14} {:>9} {:>27} {:>22}",

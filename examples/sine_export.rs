@@ -121,7 +121,7 @@ fn main() -> ExitCode {
     println!(
         "wrote {out_path} ({} bytes of source, {} parameters)",
         src.len(),
-        <Net as Params<f32>>::LEN
+        <Net as Module>::SIZE.params
     );
     ExitCode::SUCCESS
 }

@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use stackprop::{Error, Linear};
-//! let e = Linear::<f32, 2, 2>::from_slices(&[1.0; 3], &[0.0; 2]).unwrap_err();
+//! let e = Linear::<f32, 2, 2>::from_column_slices(&[1.0; 3], &[0.0; 2]).unwrap_err();
 //! assert_eq!(e, Error::LengthMismatch { what: "weight", expected: 4, found: 3 });
 //! ```
 

@@ -2,14 +2,20 @@
 //! by `const fn`s, so a firmware image compiles its weights into flash
 //! (`.rodata`), with no copy into RAM at start-up and no parsing at run time.
 //!
-//! [`write_rust`] walks a model — any [`Seq!`](crate::Seq!) of [`Linear`],
-//! [`LinearNoBias`] and activation layers, or one such layer — through its
-//! [`Arch`] (layer kinds and dimensions) and its [`Params`] (the tensors),
-//! and writes two items into any [`core::fmt::Write`]: a type alias naming
-//! the model's type and a `static` of that type built with
-//! [`Linear::from_columns`] and [`LinearNoBias::from_columns`]. It writes
-//! through the sink as it goes and never allocates, so it runs on a
-//! microcontroller as well as in a host build script.
+//! [`write_rust`] walks a model through its description
+//! ([`crate::module`]) and writes two items into any [`core::fmt::Write`]: a
+//! type alias naming the model's type and a `static` of that type built by
+//! `const fn`s. Each node says how: its type is `path<generics>` (the
+//! scalar type and dimensions its [`Desc`] lists, then its children's
+//! types), its value `path::<generics>::ctor(values, tensors)` for a layer
+//! (`path` alone for a unit struct) and `path::ctor(children)` for a block.
+//! A tensor is written as nested arrays of its values in their column-major
+//! order: `[T; d₀]` for rank 1, `[[T; d₀]; d₁]` for a matrix (the storage of
+//! an nalgebra matrix with `d₀` rows: [`Linear::from_columns`] takes its
+//! weight so), `[[[T; d₀]; d₁]; d₂]` for rank 3, one bare value for rank 0. A layer defined outside
+//! the crate exports the same way, with its own path. The writer streams
+//! into the sink and never allocates, so it runs on a microcontroller as
+//! well as in a host build script.
 //!
 //! Every value is written with Rust's shortest round-trip formatting, so the
 //! compiled model is bit-identical to the exported one. The whole model is
@@ -22,8 +28,8 @@
 //! use stackprop::prelude::*;
 //!
 //! type Net = Seq![Linear<f32, 2, 1>, Relu, LinearNoBias<f32, 1, 1>];
-//! let net: Net = seq![Linear::from_slices(&[0.5, -1.0], &[0.25]).unwrap(), Relu,
-//!                     LinearNoBias::from_slice(&[2.0]).unwrap()];
+//! let net: Net = seq![Linear::from_column_slices(&[0.5, -1.0], &[0.25]).unwrap(), Relu,
+//!                     LinearNoBias::from_column_slice(&[2.0]).unwrap()];
 //! let mut src = String::new();
 //! write_rust(&mut src, "TinyNet", "TINY", &net).unwrap();
 //! assert_eq!(src, "\
@@ -36,9 +42,9 @@
 //!
 //! /// The exported model, built at compile time (its weights stay in flash).
 //! pub static TINY: TinyNet = stackprop::seq![
-//!     stackprop::Linear::from_columns([[0.5], [-1.0]], [0.25]),
+//!     stackprop::Linear::<f32, 2, 1>::from_columns([[0.5], [-1.0]], [0.25]),
 //!     stackprop::Relu,
-//!     stackprop::LinearNoBias::from_columns([[2.0]]),
+//!     stackprop::LinearNoBias::<f32, 1, 1>::from_columns([[2.0]]),
 //! ];
 //! ");
 //!
@@ -49,47 +55,27 @@
 //!     stackprop::LinearNoBias<f32, 1, 1>,
 //! ];
 //! pub static TINY: TinyNet = stackprop::seq![
-//!     stackprop::Linear::from_columns([[0.5], [-1.0]], [0.25]),
+//!     stackprop::Linear::<f32, 2, 1>::from_columns([[0.5], [-1.0]], [0.25]),
 //!     stackprop::Relu,
-//!     stackprop::LinearNoBias::from_columns([[2.0]]),
+//!     stackprop::LinearNoBias::<f32, 1, 1>::from_columns([[2.0]]),
 //! ];
 //! assert_eq!(TINY, net);
 //! ```
 
-use crate::arch::{Arch, LayerKind};
-use crate::params::Params;
-use crate::scalar::{Real, is_finite};
-use core::fmt::{self, Debug, Write};
+use crate::io::Name;
+use crate::module::{self, Data, Desc, Hyper, Module, Path, Visitor};
+use core::fmt::{self, Write};
 
 #[cfg(doc)]
-use crate::{Linear, LinearNoBias};
-
-/// A scalar type whose values can be written as Rust literals: `f32` and
-/// `f64`.
-///
-/// ```
-/// use stackprop::export::SourceScalar;
-/// assert_eq!(<f32 as SourceScalar>::NAME, "f32");
-/// ```
-pub trait SourceScalar: Real + Debug {
-    /// The type's name in Rust source.
-    const NAME: &'static str;
-}
-
-impl SourceScalar for f32 {
-    const NAME: &'static str = "f32";
-}
-
-impl SourceScalar for f64 {
-    const NAME: &'static str = "f64";
-}
+use crate::Linear;
 
 /// Why a model could not be exported.
 ///
 /// ```
 /// use stackprop::export::ExportError;
-/// assert_eq!(ExportError::NonFinite { layer: 2 }.to_string(),
-///            "layer 2 has a parameter that is not finite (inf or NaN)");
+/// use stackprop::io::Name;
+/// assert_eq!(ExportError::NonFinite { tensor: Name::new("2.weight") }.to_string(),
+///            "tensor 2.weight has a value that is not finite (inf or NaN)");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -97,26 +83,28 @@ pub enum ExportError {
     /// The sink returned [`fmt::Error`]; part of the source may have been
     /// written.
     Write,
-    /// A parameter of this layer is infinite or NaN (no Rust literal).
+    /// A value of this tensor is infinite or NaN (no Rust literal).
     NonFinite {
-        /// Index of the layer, from 0.
-        layer: usize,
+        /// The tensor's path.
+        tensor: Name,
     },
-    /// This layer has no `const` constructor to export it with (today
-    /// [`crate::LeakyRelu`], whose slope is checked at run time).
+    /// This layer's description gives no Rust path to build it with, or a
+    /// type with no literal (a SIMD pack).
     Unsupported {
-        /// Index of the layer, from 0.
-        layer: usize,
+        /// The layer's path.
+        layer: Name,
         /// Its kind.
-        kind: LayerKind,
+        kind: &'static str,
     },
-    /// The model's parameter tensors do not match its layers (a custom
-    /// [`Arch`] or [`Params`] implementation that disagree).
+    /// The model's tensors or values do not match its description (a
+    /// `Module` implementation that disagrees with itself), or it is nested
+    /// deeper than [`module::MAX_DEPTH`].
     Layout {
-        /// Index of the first layer that does not match.
-        layer: usize,
+        /// The path of the first layer that does not match.
+        layer: Name,
     },
-    /// A name given for the type or the static is not a Rust identifier.
+    /// A name given for the type or the static is not a Rust identifier (or
+    /// is a keyword).
     InvalidName,
 }
 
@@ -124,14 +112,14 @@ impl fmt::Display for ExportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             ExportError::Write => f.write_str("the output sink failed"),
-            ExportError::NonFinite { layer } => {
-                write!(f, "layer {layer} has a parameter that is not finite (inf or NaN)")
+            ExportError::NonFinite { tensor } => {
+                write!(f, "tensor {tensor} has a value that is not finite (inf or NaN)")
             }
             ExportError::Unsupported { layer, kind } => {
-                write!(f, "layer {layer} ({}) cannot be built in a const context", kind.name())
+                write!(f, "layer {layer} ({kind}) cannot be built in a const context")
             }
             ExportError::Layout { layer } => {
-                write!(f, "the parameter tensors of layer {layer} do not match its kind and shape")
+                write!(f, "the tensors of layer {layer} do not match its description")
             }
             ExportError::InvalidName => f.write_str("a name is not a Rust identifier"),
         }
@@ -157,6 +145,7 @@ impl From<fmt::Error> for ExportError {
 ///
 /// ```
 /// use stackprop::export::{write_rust, ExportError};
+/// use stackprop::io::Name;
 /// use stackprop::prelude::*;
 /// let mut net: Seq![Linear<f64, 1, 2>, Tanh] = Default::default();
 /// let mut src = String::new();
@@ -165,125 +154,290 @@ impl From<fmt::Error> for ExportError {
 ///
 /// net.0.bias[1] = f64::NAN;
 /// let mut src = String::new();
-/// assert_eq!(write_rust(&mut src, "Net", "NET", &net), Err(ExportError::NonFinite { layer: 0 }));
+/// assert_eq!(write_rust(&mut src, "Net", "NET", &net),
+///            Err(ExportError::NonFinite { tensor: Name::new("0.bias") }));
 /// assert!(src.is_empty());
 /// ```
-pub fn write_rust<T, M, W>(
+pub fn write_rust<M, W>(
     out: &mut W,
     type_name: &str,
     static_name: &str,
     model: &M,
 ) -> Result<(), ExportError>
 where
-    T: SourceScalar,
-    M: Arch + Params<T>,
+    M: Module,
     W: Write + ?Sized,
 {
     if !is_ident(type_name) || !is_ident(static_name) {
         return Err(ExportError::InvalidName);
     }
     // Check everything before writing anything.
-    walk(model, |layer, _, _, tensors| {
-        if tensors.iter().flatten().flat_map(|t| t.iter()).all(|&v| is_finite(v)) {
-            Ok(())
-        } else {
-            Err(ExportError::NonFinite { layer })
-        }
-    })?;
+    module::walk(model, &mut Check).map_err(|e| e.0)?;
 
     out.write_str("/// The exported model's type.\n")?;
-    writeln!(out, "pub type {type_name} = stackprop::Seq![")?;
-    walk(model, |_, kind, (i, o), _| {
-        match kind {
-            LayerKind::Linear | LayerKind::LinearNoBias => {
-                writeln!(out, "    stackprop::{}<{}, {i}, {o}>,", kind.name(), T::NAME)?
-            }
-            _ => writeln!(out, "    stackprop::{},", kind.name())?,
-        }
-        Ok(())
-    })?;
-    out.write_str("];\n\n")?;
+    write!(out, "pub type {type_name} = ")?;
+    module::walk(model, &mut Source { out: &mut *out, value: false, frames: Frames::new() })
+        .map_err(|_| ExportError::Write)?;
+    out.write_str(";\n\n")?;
     out.write_str("/// The exported model, built at compile time (its weights stay in flash).\n")?;
-    writeln!(out, "pub static {static_name}: {type_name} = stackprop::seq![")?;
-    walk(model, |_, kind, (i, o), tensors| {
-        match (kind, tensors) {
-            (LayerKind::Linear, [Some(w), Some(b)]) => {
-                out.write_str("    stackprop::Linear::from_columns(")?;
-                write_columns(out, w, i, o)?;
-                out.write_str(", ")?;
-                write_array(out, b)?;
-                out.write_str("),\n")?;
-            }
-            (LayerKind::LinearNoBias, [Some(w), None]) => {
-                out.write_str("    stackprop::LinearNoBias::from_columns(")?;
-                write_columns(out, w, i, o)?;
-                out.write_str("),\n")?;
-            }
-            _ => writeln!(out, "    stackprop::{},", kind.name())?,
-        }
-        Ok(())
-    })?;
-    out.write_str("];\n")?;
+    write!(out, "pub static {static_name}: {type_name} = ")?;
+    module::walk(model, &mut Source { out: &mut *out, value: true, frames: Frames::new() })
+        .map_err(|_| ExportError::Write)?;
+    out.write_str(";\n")?;
     Ok(())
 }
 
-/// The parameter tensors of one layer: weight and bias, each if present.
-type Tensors<'a, T> = [Option<&'a [T]>; 2];
-
-/// Calls `f(layer, kind, (inputs, outputs), tensors)` for every layer of
-/// `model`, matching each layer's tensors to its kind and shape.
-fn walk<'m, T: Real, M: Arch + Params<T>>(
-    model: &'m M,
-    mut f: impl FnMut(usize, LayerKind, (usize, usize), Tensors<'m, T>) -> Result<(), ExportError>,
-) -> Result<(), ExportError> {
-    let mut next = 0;
-    let mut take = |layer: usize, len: usize| match model.tensor(next) {
-        Some((_, t)) if t.len() == len => {
-            next += 1;
-            Ok(t)
-        }
-        _ => Err(ExportError::Layout { layer }),
-    };
-    if M::LAYERS == 0 {
-        return Err(ExportError::Layout { layer: 0 });
-    }
-    for layer in 0..M::LAYERS {
-        let d = model.layer(layer).ok_or(ExportError::Layout { layer })?;
-        let (i, o) = (d.inputs, d.outputs);
-        let tensors = match d.kind {
-            LayerKind::Linear => [Some(take(layer, i * o)?), Some(take(layer, o)?)],
-            LayerKind::LinearNoBias => [Some(take(layer, i * o)?), None],
-            LayerKind::LeakyRelu => {
-                return Err(ExportError::Unsupported { layer, kind: d.kind });
-            }
-            LayerKind::Relu | LayerKind::Sigmoid | LayerKind::Tanh | LayerKind::Identity => {
-                [None, None]
-            }
-        };
-        f(layer, d.kind, (i, o), tensors)?;
-    }
-    if next == M::TENSORS { Ok(()) } else { Err(ExportError::Layout { layer: M::LAYERS - 1 }) }
+/// The path of a node, as an error carries it.
+fn name(path: &Path) -> Name {
+    Name::from_fmt(|n| write!(n, "{path}"))
 }
 
-/// `[[..O..]; I]`: the column-major weight `w` as `I` columns of `O`.
-fn write_columns<T: SourceScalar, W: Write + ?Sized>(
-    out: &mut W,
-    w: &[T],
-    i: usize,
-    o: usize,
-) -> fmt::Result {
-    out.write_char('[')?;
-    for (k, col) in w.chunks_exact(o.max(1)).take(i).enumerate() {
-        if k > 0 {
-            out.write_str(", ")?;
+/// Checks every node: exportable, its values given, its tensors as its
+/// description says, every value finite.
+struct Check;
+
+/// An error found by [`Check`] (wrapped so the walk stops).
+struct Stop(ExportError);
+
+impl Visitor for Check {
+    type Error = Stop;
+
+    fn node<N: Module>(&mut self, path: &Path, m: &N) -> Result<(), Stop> {
+        let d = &N::DESC;
+        let layout = || Stop(ExportError::Layout { layer: name(path) });
+        if path.overflowed() {
+            return Err(layout());
         }
-        write_array(out, col)?;
+        let literal = d.hypers().iter().all(|h| !matches!(h, Hyper::Scalar(t) if !t.storable()));
+        if d.rust_path.is_empty() || !literal {
+            return Err(Stop(ExportError::Unsupported { layer: name(path), kind: d.kind }));
+        }
+        if (0..d.values()).any(|k| m.value(k).is_none()) {
+            return Err(layout());
+        }
+        for (k, s) in d.tensors().iter().enumerate() {
+            let t = m.tensor(k).filter(|t| t.dtype() == s.dtype && t.len() == s.len());
+            let Some(t) = t else { return Err(layout()) };
+            let finite = match t {
+                Data::F32(v) => v.iter().all(|x| x.is_finite()),
+                Data::F64(v) => v.iter().all(|x| x.is_finite()),
+                _ => s.dtype.storable(),
+            };
+            if !finite {
+                let tensor = Name::from_fmt(|n| path.write_with(n, s.name));
+                return Err(Stop(ExportError::NonFinite { tensor }));
+            }
+        }
+        Ok(())
     }
-    out.write_char(']')
+}
+
+/// What the writer is inside of.
+#[derive(Clone, Copy)]
+enum Frame {
+    /// A sequence of `entries`, `written` of them so far; the model's own
+    /// (one entry a line) or a child's (inline).
+    Seq { entries: usize, written: usize, top: bool },
+    /// A block whose children are being written, `left` still to come.
+    Block { left: usize },
+}
+
+/// A stack of [`Frame`]s, deep as a path can be.
+struct Frames {
+    f: [Frame; 2 * module::MAX_DEPTH + 2],
+    len: usize,
+}
+
+impl Frames {
+    fn new() -> Self {
+        Frames { f: [Frame::Block { left: 0 }; 2 * module::MAX_DEPTH + 2], len: 0 }
+    }
+    fn push(&mut self, f: Frame) {
+        if let Some(s) = self.f.get_mut(self.len) {
+            *s = f;
+        }
+        self.len += 1;
+    }
+    fn pop(&mut self) -> Option<Frame> {
+        self.len = self.len.checked_sub(1)?;
+        self.f.get(self.len).copied()
+    }
+    fn top(&mut self) -> Option<&mut Frame> {
+        self.f.get_mut(self.len.checked_sub(1)?)
+    }
+}
+
+/// Writes the model's type (`value: false`) or its value.
+struct Source<'w, W: ?Sized> {
+    out: &'w mut W,
+    value: bool,
+    frames: Frames,
+}
+
+impl<W: Write + ?Sized> Source<'_, W> {
+    /// Before an entry of the sequence on top, its separator.
+    fn entry_start(&mut self) -> fmt::Result {
+        if let Some(Frame::Seq { written, top, .. }) = self.frames.top() {
+            let sep = if *top {
+                "    "
+            } else if *written > 0 {
+                ", "
+            } else {
+                ""
+            };
+            *written += 1;
+            self.out.write_str(sep)?;
+        }
+        Ok(())
+    }
+
+    /// After an entry of the sequence on top.
+    fn entry_end(&mut self) -> fmt::Result {
+        match self.frames.top() {
+            Some(Frame::Seq { top: true, .. }) => self.out.write_str(",\n"),
+            _ => Ok(()),
+        }
+    }
+
+    /// `{open}generics` of a node (no closing `>`); whether there were
+    /// any.
+    fn generics(&mut self, d: &Desc, open: &str) -> Result<bool, fmt::Error> {
+        let mut any = false;
+        for h in d.hypers() {
+            let sep = if any { ", " } else { open };
+            match *h {
+                Hyper::Scalar(t) => write!(self.out, "{sep}{}", t.name())?,
+                Hyper::Dim(_, v) => write!(self.out, "{sep}{v}")?,
+                Hyper::Value(_) => continue,
+            }
+            any = true;
+        }
+        Ok(any)
+    }
+
+    /// A layer's or block's value, up to its children's.
+    fn value<N: Module>(&mut self, m: &N) -> fmt::Result {
+        let d = &N::DESC;
+        self.out.write_str(d.rust_path)?;
+        if d.rust_ctor.is_empty() {
+            return Ok(());
+        }
+        if d.children().is_empty() && self.generics(d, "::<")? {
+            self.out.write_str(">")?;
+        }
+        write!(self.out, "::{}(", d.rust_ctor)?;
+        let mut args = 0;
+        for k in 0..d.values() {
+            let sep = if args > 0 { ", " } else { "" };
+            write!(self.out, "{sep}{}", m.value(k).ok_or(fmt::Error)?)?;
+            args += 1;
+        }
+        for (k, s) in d.tensors().iter().enumerate() {
+            if args > 0 {
+                self.out.write_str(", ")?;
+            }
+            args += 1;
+            let t = m.tensor(k).ok_or(fmt::Error)?;
+            crate::io::format::with_storable!(t, v => write_tensor(self.out, v, s.dims())?, return Err(fmt::Error));
+        }
+        if d.children().is_empty() {
+            self.out.write_str(")")
+        } else if args > 0 {
+            self.out.write_str(", ")
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<W: Write + ?Sized> Visitor for Source<'_, W> {
+    type Error = fmt::Error;
+
+    fn node<N: Module>(&mut self, _: &Path, m: &N) -> fmt::Result {
+        let d = &N::DESC;
+        self.entry_start()?;
+        if self.value {
+            self.value(m)?;
+        } else {
+            self.out.write_str(d.rust_path)?;
+            let any = self.generics(d, "<")?;
+            if d.children().is_empty() {
+                if any {
+                    self.out.write_str(">")?;
+                }
+            } else {
+                self.out.write_str(if any { ", " } else { "<" })?;
+            }
+        }
+        if d.children().is_empty() {
+            self.entry_end()
+        } else {
+            self.frames.push(Frame::Block { left: d.children().len() });
+            Ok(())
+        }
+    }
+
+    fn begin_sequence(&mut self, entries: usize) -> fmt::Result {
+        let top = self.frames.len == 0;
+        self.frames.push(Frame::Seq { entries, written: 0, top });
+        let kind = if self.value { "seq" } else { "Seq" };
+        if top {
+            writeln!(self.out, "stackprop::{kind}![")
+        } else if entries > 1 {
+            write!(self.out, "stackprop::{kind}![")
+        } else {
+            Ok(())
+        }
+    }
+
+    fn end_sequence(&mut self) -> fmt::Result {
+        match self.frames.pop() {
+            Some(Frame::Seq { top: true, .. }) => self.out.write_str("]"),
+            Some(Frame::Seq { entries, .. }) if entries > 1 => self.out.write_str("]"),
+            _ => Ok(()),
+        }
+    }
+
+    fn end_child(&mut self) -> fmt::Result {
+        if let Some(Frame::Block { left }) = self.frames.top() {
+            *left -= 1;
+            if *left > 0 {
+                return self.out.write_str(", ");
+            }
+        }
+        self.frames.pop();
+        self.out.write_str(if self.value { ")" } else { ">" })?;
+        self.entry_end()
+    }
+}
+
+/// A tensor's values as nested arrays of its column-major order: one bare
+/// value for rank 0, `[a, b, ..]` for rank 1, and for rank `r` an array of
+/// `dᵣ₋₁` tensors of rank `r − 1` (`[[T; d₀]; d₁]` for a matrix).
+fn write_tensor<T: fmt::Debug, W: Write + ?Sized>(
+    out: &mut W,
+    v: &[T],
+    dims: &[usize],
+) -> fmt::Result {
+    match dims.split_last() {
+        None => write!(out, "{:?}", v.first().ok_or(fmt::Error)?),
+        Some((_, [])) => write_array(out, v),
+        Some((&last, inner)) => {
+            let n = v.len() / last.max(1);
+            out.write_char('[')?;
+            for k in 0..last {
+                if k > 0 {
+                    out.write_str(", ")?;
+                }
+                write_tensor(out, v.get(k * n..(k + 1) * n).ok_or(fmt::Error)?, inner)?;
+            }
+            out.write_char(']')
+        }
+    }
 }
 
 /// `[a, b, ..]` with each value's shortest round-trip literal.
-fn write_array<T: SourceScalar, W: Write + ?Sized>(out: &mut W, xs: &[T]) -> fmt::Result {
+fn write_array<T: fmt::Debug, W: Write + ?Sized>(out: &mut W, xs: &[T]) -> fmt::Result {
     out.write_char('[')?;
     for (k, x) in xs.iter().enumerate() {
         if k > 0 {
@@ -294,12 +448,22 @@ fn write_array<T: SourceScalar, W: Write + ?Sized>(out: &mut W, xs: &[T]) -> fmt
     out.write_char(']')
 }
 
-/// Whether `s` is a (non-raw, ASCII) Rust identifier.
+/// Rust's keywords, strict and reserved (2024 edition): not identifiers.
+const KEYWORDS: [&str; 52] = [
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "gen", "macro",
+    "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
+
+/// Whether `s` is a (non-raw, ASCII) Rust identifier and not a keyword.
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
         && s != "_"
+        && !KEYWORDS.contains(&s)
 }
 
 #[cfg(test)]
@@ -334,12 +498,19 @@ mod tests {
         }
     }
 
-    type Tiny = Seq![Linear<f32, 2, 3>, Sigmoid, LinearNoBias<f32, 3, 1>, Identity];
+    type Tiny = Seq![
+        Linear<f32, 2, 3>,
+        LeakyRelu<f32>,
+        Residual<Seq![LinearNoBias<f32, 3, 3>, Sigmoid]>,
+        LinearNoBias<f32, 3, 1>,
+        Identity
+    ];
 
     fn tiny() -> Tiny {
         seq![
             Linear::from_fn(|o, i| (o * 2 + i) as f32 * 0.5 - 1.0, |o| o as f32 / 3.0),
-            Sigmoid,
+            LeakyRelu::new(0.125).unwrap(),
+            Residual::new(seq![LinearNoBias::from_fn(|o, i| (o == i) as u8 as f32), Sigmoid]),
             LinearNoBias::from_fn(|_, i| -(i as f32) * 1e-7),
             Identity
         ]
@@ -355,16 +526,18 @@ mod tests {
 /// The exported model's type.
 pub type Tiny = stackprop::Seq![
     stackprop::Linear<f32, 2, 3>,
-    stackprop::Sigmoid,
+    stackprop::LeakyRelu<f32>,
+    stackprop::Residual<stackprop::Seq![stackprop::LinearNoBias<f32, 3, 3>, stackprop::Sigmoid]>,
     stackprop::LinearNoBias<f32, 3, 1>,
     stackprop::Identity,
 ];
 
 /// The exported model, built at compile time (its weights stay in flash).
 pub static TINY: Tiny = stackprop::seq![
-    stackprop::Linear::from_columns([[-1.0, 0.0, 1.0], [-0.5, 0.5, 1.5]], [0.0, 0.33333334, 0.6666667]),
-    stackprop::Sigmoid,
-    stackprop::LinearNoBias::from_columns([[-0.0], [-1e-7], [-2e-7]]),
+    stackprop::Linear::<f32, 2, 3>::from_columns([[-1.0, 0.0, 1.0], [-0.5, 0.5, 1.5]], [0.0, 0.33333334, 0.6666667]),
+    stackprop::LeakyRelu::<f32>::with_slope(0.125),
+    stackprop::Residual::new(stackprop::seq![stackprop::LinearNoBias::<f32, 3, 3>::from_columns([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), stackprop::Sigmoid]),
+    stackprop::LinearNoBias::<f32, 3, 1>::from_columns([[-0.0], [-1e-7], [-2e-7]]),
     stackprop::Identity,
 ];
 ";
@@ -372,19 +545,27 @@ pub static TINY: Tiny = stackprop::seq![
 
         use crate as stackprop;
         static TINY: Tiny = stackprop::seq![
-            stackprop::Linear::from_columns(
+            stackprop::Linear::<f32, 2, 3>::from_columns(
                 [[-1.0, 0.0, 1.0], [-0.5, 0.5, 1.5]],
                 [0.0, 0.33333334, 0.6666667]
             ),
-            stackprop::Sigmoid,
-            stackprop::LinearNoBias::from_columns([[-0.0], [-1e-7], [-2e-7]]),
+            stackprop::LeakyRelu::<f32>::with_slope(0.125),
+            stackprop::Residual::new(stackprop::seq![
+                stackprop::LinearNoBias::<f32, 3, 3>::from_columns([
+                    [1.0, 0.0, 0.0],
+                    [0.0, 1.0, 0.0],
+                    [0.0, 0.0, 1.0]
+                ]),
+                stackprop::Sigmoid
+            ]),
+            stackprop::LinearNoBias::<f32, 3, 1>::from_columns([[-0.0], [-1e-7], [-2e-7]]),
             stackprop::Identity,
         ];
         let model = tiny();
         let bits = |m: &Tiny| {
-            let mut v = [0u32; 12];
+            let mut v = [0u32; 24];
             let mut n = 0;
-            params::for_each(m, |_, t| {
+            params::for_each(m, |_, t: &[f32]| {
                 for x in t {
                     v[n] = x.to_bits();
                     n += 1;
@@ -393,7 +574,8 @@ pub static TINY: Tiny = stackprop::seq![
             (v, n)
         };
         assert_eq!(bits(&TINY), bits(&model));
-        assert_eq!(bits(&model).1, 12);
+        assert_eq!(bits(&model).1, 21);
+        assert_eq!(TINY.1.0.alpha().to_bits(), model.1.0.alpha().to_bits());
     }
 
     #[test]
@@ -402,39 +584,37 @@ pub static TINY: Tiny = stackprop::seq![
         let mut buf = Buf::<512>::new();
         write_rust(&mut buf, "One", "ONE", &l).unwrap();
         assert!(buf.as_str().contains("    stackprop::Linear<f64, 1, 1>,\n"));
-        assert!(buf.as_str().contains("stackprop::Linear::from_columns([[0.1]], [-3.0]),\n"));
+        assert!(buf.as_str().contains("::<f64, 1, 1>::from_columns([[0.1]], [-3.0]),\n"));
     }
 
     #[test]
     fn non_finite_values_are_refused_before_writing() {
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
             let mut m = tiny();
-            m.1.1.0.weight[(0, 2)] = bad;
+            m.1.1.1.0.weight[(0, 2)] = bad;
             let mut buf = Buf::<2048>::new();
             assert_eq!(
                 write_rust(&mut buf, "Tiny", "TINY", &m),
-                Err(ExportError::NonFinite { layer: 2 })
+                Err(ExportError::NonFinite { tensor: Name::new("3.weight") })
             );
             assert_eq!(buf.len, 0);
         }
     }
 
     #[test]
-    fn leaky_relu_is_refused_before_writing() {
-        let m: Seq![Linear<f32, 1, 1>, LeakyRelu<f32>] =
-            seq![Linear::zeros(), LeakyRelu::new(0.1).unwrap()];
-        let mut buf = Buf::<512>::new();
-        assert_eq!(
-            write_rust(&mut buf, "M", "M", &m),
-            Err(ExportError::Unsupported { layer: 1, kind: LayerKind::LeakyRelu })
-        );
-        assert_eq!(buf.len, 0);
-    }
-
-    #[test]
     fn names_must_be_identifiers() {
-        for (t, s) in [("", "A"), ("A", "1x"), ("A b", "B"), ("_", "B"), ("A", "b-c"), ("Ä", "B")]
-        {
+        for (t, s) in [
+            ("", "A"),
+            ("A", "1x"),
+            ("A b", "B"),
+            ("_", "B"),
+            ("A", "b-c"),
+            ("Ä", "B"),
+            ("fn", "B"),
+            ("A", "self"),
+            ("Self", "B"),
+            ("A", "crate"),
+        ] {
             let mut buf = Buf::<2048>::new();
             assert_eq!(write_rust(&mut buf, t, s, &tiny()), Err(ExportError::InvalidName));
             assert_eq!(buf.len, 0);
@@ -449,41 +629,41 @@ pub static TINY: Tiny = stackprop::seq![
         assert_eq!(write_rust(&mut buf, "Tiny", "TINY", &tiny()), Err(ExportError::Write));
     }
 
-    /// A layer whose `Arch` and `Params` disagree.
+    /// A layer whose tensor is not what its description says.
     #[derive(Clone, Debug, Default, PartialEq)]
     struct Liar(Linear<f32, 2, 2>);
 
-    impl Zeros for Liar {
-        fn zeros() -> Self {
-            Liar(Linear::zeros())
-        }
-        fn set_zero(&mut self) {}
-    }
-
-    impl Params<f32> for Liar {
-        const TENSORS: usize = 1;
-        const LEN: usize = 4;
-        fn tensor(&self, i: usize) -> Option<(ParamKind, &[f32])> {
-            self.0.tensor(i).filter(|_| i == 0)
-        }
-        fn tensor_mut(&mut self, i: usize) -> Option<(ParamKind, &mut [f32])> {
-            self.0.tensor_mut(i).filter(|_| i == 0)
+    impl Module for Liar {
+        type Scalar = f32;
+        const DESC: Desc = Desc::new("Liar").rust("crate::Liar", "new").tensor::<f32>(
+            "weight",
+            ParamKind::Weight,
+            &[3, 2],
+        );
+        fn tensor(&self, i: usize) -> Option<Data<'_>> {
+            self.0.tensor(i) // 4 values
         }
     }
 
-    impl Arch for Liar {
-        const LAYERS: usize = 1;
-        fn layer(&self, i: usize) -> Option<crate::arch::LayerDesc> {
-            self.0.layer(i) // says Linear: two tensors
-        }
+    /// A layer that gives no Rust path.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    struct Private;
+
+    impl Module for Private {
+        type Scalar = crate::module::AnyScalar;
+        const DESC: Desc = Desc::new("Private");
     }
 
     #[test]
-    fn disagreeing_arch_and_params_are_a_layout_error() {
+    fn layers_that_cannot_be_written_are_refused_before_writing() {
         let mut buf = Buf::<512>::new();
         assert_eq!(
-            write_rust(&mut buf, "L", "L", &Liar::default()),
-            Err(ExportError::Layout { layer: 0 })
+            write_rust(&mut buf, "L", "L", &seq![Relu, Liar::default()]),
+            Err(ExportError::Layout { layer: Name::new("1") })
+        );
+        assert_eq!(
+            write_rust(&mut buf, "L", "L", &seq![Relu, Residual::new(Private)]),
+            Err(ExportError::Unsupported { layer: Name::new("1.inner.0"), kind: "Private" })
         );
         assert_eq!(buf.len, 0);
     }

@@ -5,7 +5,7 @@
 //! into 512-bit instructions, whatever `prefer-256-bit` says. On Intel cores
 //! a handful of those in a training step slows everything around them (the
 //! core lowers its clock while 512-bit arithmetic runs): the 4 → 16 → 3 step
-//! took 105–110 ns with them and 70–75 ns without, on a Xeon with AVX-512.
+//! took half as long again with them, on a Xeon with AVX-512.
 //! These loops therefore spell out `f32` as [`wide::f32x8`] vectors (256-bit
 //! at most) for every full chunk of eight; other scalar types (and the last
 //! `len % 8` values) go element by element. Both forms do the same

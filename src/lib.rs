@@ -27,15 +27,25 @@
 //! }
 //! assert!(loss < 0.01, "{loss}");
 //! ```
+//!
+//! # Features
+//!
+//! The parts a host uses and firmware rarely does are default features, so
+//! a build with `default-features = false` compiles only what it needs:
+//! `torch` (PyTorch `.safetensors` import, [`io::torch`]), `export` (models
+//! as Rust source), `metrics` (accuracy, confusion matrices) and
+//! `gradcheck` (the gradient checker). `simd` (off by default) makes
+//! simba's SIMD packs scalars, for models trained in lockstep.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod arch;
 pub mod data;
 pub mod error;
+#[cfg(feature = "export")]
 pub mod export;
 mod finite;
+#[cfg(feature = "gradcheck")]
 pub mod gradcheck;
 pub mod io;
 pub mod kernels;
@@ -45,7 +55,9 @@ pub mod layers;
 pub mod loss;
 pub mod math;
 pub mod memory;
+#[cfg(feature = "metrics")]
 pub mod metrics;
+pub mod module;
 pub mod ops;
 pub mod optim;
 pub mod params;
@@ -56,10 +68,9 @@ pub mod train;
 pub mod zeros;
 
 pub use error::Error;
-pub use layer::Layer;
-pub use layers::activation::{Identity, LeakyRelu, Relu, Sigmoid, Tanh};
-pub use layers::{Linear, LinearNoBias};
-pub use params::{ParamKind, Params};
+pub use layer::{Layer, Train};
+pub use layers::all::*;
+pub use module::{Module, ParamKind};
 pub use scalar::Real;
 pub use zeros::Zeros;
 
@@ -71,13 +82,12 @@ pub use zeros::Zeros;
 /// ```
 pub mod prelude {
     pub use crate::data::{Batches, Dataset};
+    pub use crate::layers::all::*;
     pub use crate::loss::{BceWithLogits, Loss, Mse, SoftmaxCrossEntropy};
+    pub use crate::module::{Data, DataMut, Module};
     pub use crate::optim::{Adam, Momentum, Optimizer, Sgd};
     pub use crate::rng::{Init, Rng};
-    pub use crate::train::{Stop, Trainer, fit};
-    pub use crate::{
-        Error, Identity, Layer, LeakyRelu, Linear, LinearNoBias, ParamKind, Params, Real, Relu,
-        Sigmoid, Tanh, Zeros,
-    };
+    pub use crate::train::{Backprop, Stop, Trainer, fit};
+    pub use crate::{Error, Layer, ParamKind, Real, Train, Zeros};
     pub use crate::{Seq, seq};
 }

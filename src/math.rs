@@ -8,8 +8,8 @@
 //! 97th float; worst 0.96 ulp), so a
 //! loop over a slice becomes vector code.
 //!
-//! [`tanh_f32`] builds on it the same way (`libm`'s `tanhf` made a `Tanh`
-//! layer of 256 × 32 values cost 108 µs; see its docs).
+//! [`tanh_f32`] builds on it the same way (`libm`'s `tanhf`, a call per
+//! value, made a `Tanh` layer cost more than the product before it).
 //!
 //! Every type whose lanes are `f32` (`f32` itself and simba's `f32` packs)
 //! goes through [`exp_f32`] and [`tanh_f32`] lane by lane in [`exp`] and

@@ -27,14 +27,14 @@
 //! | [`PARAMS`](Footprint::PARAMS) | the model: `size_of::<M>()` |
 //! | [`GRADS`](Footprint::GRADS) | the gradient, a value of the model's type |
 //! | [`OPTIMIZER_STATE`](Footprint::OPTIMIZER_STATE) | `<O as Optimizer<M>>::State`: `()` for SGD, one model-shaped value for momentum, two (plus two scalars) for Adam |
-//! | [`CACHE`](Footprint::CACHE) | the activation cache of a training forward pass ([`Layer::CACHE_BYTES`]): each intermediate of a sequence once, plus the layers' own caches (none of this crate's layers has one); the model's input and output are not in it |
+//! | [`CACHE`](Footprint::CACHE) | the activation cache of a training forward pass ([`Train::CACHE_BYTES`]): each intermediate of a sequence once, plus the layers' own caches (a [`crate::Residual`]'s holds its inner output); the model's input and output are not in it |
 //! | [`INPUT`](Footprint::INPUT), [`OUTPUT`](Footprint::OUTPUT), [`TARGET`](Footprint::TARGET) | `X`, the model's output, the loss's target |
 //! | [`INFER_SCRATCH`](Footprint::INFER_SCRATCH) | the largest input + output pair of any one layer ([`Layer::INFER_SCRATCH`]): the least activation memory *any* evaluation order needs — a lower bound, see below |
-//! | [`INFER_ACTIVATIONS`](Footprint::INFER_ACTIVATIONS) | what [`Layer::forward`] keeps live at its deepest point: every intermediate and the output (`CACHE + OUTPUT`) |
+//! | [`INFER_ACTIVATIONS`](Footprint::INFER_ACTIVATIONS) | what [`Layer::forward`] keeps live at its deepest point: every intermediate and the output ([`Layer::ACTIVATIONS`]) |
 //! | [`BACKWARD_SCRATCH`](Footprint::BACKWARD_SCRATCH) | the input gradients backward holds at its deepest point: one per intermediate (`CACHE`) |
-//! | [`TRAINER`](Footprint::TRAINER) | the [`Trainer`]: gradient, cache, `∂J/∂y`, optimizer and its state |
+//! | [`TRAINER`](Footprint::TRAINER) | the [`Trainer`]: gradient, cache, output `y`, `∂J/∂y`, optimizer and its state |
 //! | [`INFER`](Footprint::INFER) | `PARAMS + INPUT + INFER_ACTIVATIONS` |
-//! | [`TRAIN`](Footprint::TRAIN) | `PARAMS + TRAINER + INPUT + TARGET + OUTPUT + BACKWARD_SCRATCH`: one [`Trainer::step`], with the output `y` (a local of the step) and the input gradients of backward on the stack |
+//! | [`TRAIN`](Footprint::TRAIN) | `PARAMS + TRAINER + INPUT + TARGET + BACKWARD_SCRATCH`: one [`Trainer::step`], with the input gradients of backward on the stack |
 //!
 //! With weights in flash (`const` data), inference RAM is `INFER − PARAMS`.
 //!
@@ -53,32 +53,20 @@
 //! # The consts and the real stack
 //!
 //! The consts count values, not stack frames, nor the temporaries of
-//! kernels and of unoptimized code. Measured with
-//! `cargo run --release --example memory -- --measure-stack` (x86-64,
-//! Rust 1.95: the peak stack of one `forward` / one `Trainer::step` at
-//! batch 32, model, trainer and data on the heap, found by bisecting a
-//! thread's stack size; numbers at the time of writing, they move with the
-//! kernels), in KiB:
-//!
-//! | batch 32 | release | debug | `INFER_ACTIVATIONS`, `OUTPUT + BACKWARD_SCRATCH` | `INFER_SCRATCH` |
-//! |---|---|---|---|---|
-//! | 64-64-64-64-10 forward | 39 | 111 | 49.2 | 16.0 |
-//! | 64-64-64-64-10 step | 46 | 310 | 49.2 | |
-//! | 784-256-10 forward | 55 | 213 | 65.2 | 130.0 (with the 98 KiB input) |
-//! | 784-256-10 step | 64 | 449 | 65.2 | |
-//!
-//! So `forward` keeps *every* intermediate live until it returns, not only
-//! the largest pair: a sequence is a nest of pairs, each pair's frame holds
-//! its intermediate while the rest of the chain runs, and a stack frees in
-//! the reverse order of allocation, so `h₁` cannot be freed before `h₂`,
-//! `h₃`… are computed. `INFER_SCRATCH` is what a pass reusing two buffers
-//! would need; `INFER_ACTIVATIONS` is what this crate's `forward` uses and
-//! what [`INFER`](Footprint::INFER) counts. In a release build the measured
-//! stack is within −10…−1 KiB of the consts here (kernel temporaries, such
-//! as the transposed weight `tr_matmul` keeps on the stack for small
-//! layers, can take it above them: up to +31 KiB in earlier builds); a
-//! debug build needs 2–7× more. Size a firmware stack from a release build,
-//! with a margin, and measure it there.
+//! kernels and of unoptimized code. `forward` keeps *every* intermediate
+//! live until it returns, not only the largest pair: a sequence is a nest
+//! of pairs, each pair's frame holds its intermediate while the rest of the
+//! chain runs, and a stack frees in the reverse order of allocation, so
+//! `h₁` cannot be freed before `h₂`, `h₃`… are computed. `INFER_SCRATCH` is
+//! what a pass reusing two buffers would need; `INFER_ACTIVATIONS` is what
+//! this crate's `forward` uses and what [`INFER`](Footprint::INFER) counts.
+//! Kernel temporaries (such as the transposed weight `tr_matmul` keeps on
+//! the stack for small layers) can take a release build's stack above the
+//! consts, and a debug build needs several times more. Size a firmware
+//! stack from a release build, with a margin, and measure it there:
+//! `cargo run --release --example memory -- --measure-stack` measures the
+//! host's stack against these consts, `firmware/measure.sh` a Cortex-M's
+//! (its report lists both beside each other).
 //!
 //! # Budgets that fail the build
 //!
@@ -160,7 +148,7 @@
 //!   # let _ = trainer;
 //!   ```
 
-use crate::layer::Layer;
+use crate::layer::{Layer, Train};
 use crate::loss::{Loss, Mse};
 use crate::optim::Optimizer;
 use crate::train::Trainer;
@@ -233,19 +221,6 @@ impl<M: Layer<X>, X, O, L> Footprint<M, X, O, L> {
     /// ```
     pub const OUTPUT: usize = size_of::<M::Output>();
 
-    /// Bytes of the activation cache of a training forward pass
-    /// ([`Layer::CACHE_BYTES`]): each intermediate of a sequence once, plus
-    /// the layers' own caches; not the model's input and output.
-    ///
-    /// ```
-    /// use nalgebra::SMatrix;
-    /// use stackprop::{memory::Footprint, Linear, Relu, Seq};
-    /// type Net = Seq![Linear<f32, 3, 5>, Relu, Linear<f32, 5, 2>];
-    /// // z = W₁x + b₁ and h = relu(z), 5 × 8 each
-    /// assert_eq!(Footprint::<Net, SMatrix<f32, 3, 8>>::CACHE, 2 * 5 * 8 * 4);
-    /// ```
-    pub const CACHE: usize = M::CACHE_BYTES;
-
     /// Bytes of the largest input + output pair of any one layer
     /// ([`Layer::INFER_SCRATCH`]): the least activation memory any
     /// evaluation order of the forward pass needs (input included). A lower
@@ -262,9 +237,9 @@ impl<M: Layer<X>, X, O, L> Footprint<M, X, O, L> {
     pub const INFER_SCRATCH: usize = M::INFER_SCRATCH;
 
     /// Bytes of the activations [`Layer::forward`] keeps live at its
-    /// deepest point: every intermediate and the output, `CACHE + OUTPUT`
-    /// (exact for layers without their own cache, as all of this crate's;
-    /// an upper bound otherwise). The input is not included.
+    /// deepest point: every intermediate and the output
+    /// ([`Layer::ACTIVATIONS`]; for a sequence of layers without caches of
+    /// their own, `CACHE + OUTPUT`). The input is not included.
     ///
     /// ```
     /// use nalgebra::SMatrix;
@@ -272,20 +247,7 @@ impl<M: Layer<X>, X, O, L> Footprint<M, X, O, L> {
     /// type Net = Seq![Linear<f32, 3, 5>, Relu, Linear<f32, 5, 2>];
     /// assert_eq!(Footprint::<Net, SMatrix<f32, 3, 8>>::INFER_ACTIVATIONS, (5 + 5 + 2) * 8 * 4);
     /// ```
-    pub const INFER_ACTIVATIONS: usize = M::CACHE_BYTES + size_of::<M::Output>();
-
-    /// Bytes of the input gradients backward holds at its deepest point,
-    /// one per intermediate (`= CACHE` for layers without their own cache;
-    /// the first layer's input gradient is never computed).
-    ///
-    /// ```
-    /// use nalgebra::SMatrix;
-    /// use stackprop::{memory::Footprint, Linear, Relu, Seq};
-    /// type Net = Seq![Linear<f32, 3, 5>, Relu, Linear<f32, 5, 2>];
-    /// type F = Footprint<Net, SMatrix<f32, 3, 8>>;
-    /// assert_eq!(F::BACKWARD_SCRATCH, F::CACHE);
-    /// ```
-    pub const BACKWARD_SCRATCH: usize = M::CACHE_BYTES;
+    pub const INFER_ACTIVATIONS: usize = M::ACTIVATIONS;
 
     /// Bytes of an inference pass: `PARAMS + INPUT + INFER_ACTIVATIONS`.
     /// With the weights in flash, RAM is `INFER − PARAMS`.
@@ -300,7 +262,35 @@ impl<M: Layer<X>, X, O, L> Footprint<M, X, O, L> {
     pub const INFER: usize = Self::PARAMS + Self::INPUT + Self::INFER_ACTIVATIONS;
 }
 
-impl<M: Layer<X>, X, O: Optimizer<M>, L> Footprint<M, X, O, L> {
+impl<M: Train<X>, X, O, L> Footprint<M, X, O, L> {
+    /// Bytes of the activation cache of a training forward pass
+    /// ([`Train::CACHE_BYTES`]): each intermediate of a sequence once, plus
+    /// the layers' own caches; not the model's input and output.
+    ///
+    /// ```
+    /// use nalgebra::SMatrix;
+    /// use stackprop::{memory::Footprint, Linear, Relu, Seq};
+    /// type Net = Seq![Linear<f32, 3, 5>, Relu, Linear<f32, 5, 2>];
+    /// // z = W₁x + b₁ and h = relu(z), 5 × 8 each
+    /// assert_eq!(Footprint::<Net, SMatrix<f32, 3, 8>>::CACHE, 2 * 5 * 8 * 4);
+    /// ```
+    pub const CACHE: usize = M::CACHE_BYTES;
+
+    /// Bytes of the input gradients backward holds at its deepest point,
+    /// one per intermediate (`= CACHE` for layers without their own cache;
+    /// the first layer's input gradient is never computed).
+    ///
+    /// ```
+    /// use nalgebra::SMatrix;
+    /// use stackprop::{memory::Footprint, Linear, Relu, Seq};
+    /// type Net = Seq![Linear<f32, 3, 5>, Relu, Linear<f32, 5, 2>];
+    /// type F = Footprint<Net, SMatrix<f32, 3, 8>>;
+    /// assert_eq!(F::BACKWARD_SCRATCH, F::CACHE);
+    /// ```
+    pub const BACKWARD_SCRATCH: usize = M::CACHE_BYTES;
+}
+
+impl<M: Train<X>, X, O: Optimizer<M>, L> Footprint<M, X, O, L> {
     /// Bytes of the optimizer's state, `size_of::<<O as Optimizer<M>>::State>()`.
     ///
     /// ```
@@ -316,7 +306,7 @@ impl<M: Layer<X>, X, O: Optimizer<M>, L> Footprint<M, X, O, L> {
     pub const OPTIMIZER_STATE: usize = size_of::<O::State>();
 }
 
-impl<M: Layer<X>, X, O: Optimizer<M>, L: Loss<M::Output>> Footprint<M, X, O, L> {
+impl<M: Train<X>, X, O: Optimizer<M>, L: Loss<M::Output>> Footprint<M, X, O, L> {
     /// Bytes of the loss's target for one batch.
     ///
     /// ```
@@ -331,8 +321,8 @@ impl<M: Layer<X>, X, O: Optimizer<M>, L: Loss<M::Output>> Footprint<M, X, O, L> 
     /// ```
     pub const TARGET: usize = size_of::<L::Target>();
 
-    /// Bytes of the [`Trainer`]: gradient, cache, `∂J/∂y`, optimizer,
-    /// optimizer state and the optional L2 coefficient.
+    /// Bytes of the [`Trainer`]: gradient, cache, output, `∂J/∂y`,
+    /// optimizer, optimizer state and the optional L2 coefficient.
     ///
     /// ```
     /// use nalgebra::SMatrix;
@@ -346,7 +336,8 @@ impl<M: Layer<X>, X, O: Optimizer<M>, L: Loss<M::Output>> Footprint<M, X, O, L> 
     pub const TRAINER: usize = size_of::<Trainer<L::Scalar, M, X, O>>();
 
     /// Bytes of one training step ([`Trainer::step`]):
-    /// `PARAMS + TRAINER + INPUT + TARGET + OUTPUT + BACKWARD_SCRATCH`.
+    /// `PARAMS + TRAINER + INPUT + TARGET + BACKWARD_SCRATCH` (the output is
+    /// the trainer's).
     ///
     /// ```
     /// use nalgebra::SMatrix;
@@ -355,15 +346,10 @@ impl<M: Layer<X>, X, O: Optimizer<M>, L: Loss<M::Output>> Footprint<M, X, O, L> 
     /// type Net = Seq![Linear<f32, 3, 5>, Relu, Linear<f32, 5, 2>];
     /// type X = SMatrix<f32, 3, 8>;
     /// type F = Footprint<Net, X, Adam<f32>>;
-    /// assert_eq!(F::TRAIN, F::PARAMS + F::TRAINER + F::INPUT + F::TARGET + F::OUTPUT
-    ///                      + F::BACKWARD_SCRATCH);
+    /// assert_eq!(F::TRAIN, F::PARAMS + F::TRAINER + F::INPUT + F::TARGET + F::BACKWARD_SCRATCH);
     /// ```
-    pub const TRAIN: usize = Self::PARAMS
-        + Self::TRAINER
-        + Self::INPUT
-        + Self::TARGET
-        + Self::OUTPUT
-        + Self::BACKWARD_SCRATCH;
+    pub const TRAIN: usize =
+        Self::PARAMS + Self::TRAINER + Self::INPUT + Self::TARGET + Self::BACKWARD_SCRATCH;
 }
 
 /// Fails compile-time evaluation, with a message naming `what`, `need` and

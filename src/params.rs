@@ -1,99 +1,98 @@
-//! Parameters as a visit over tensors.
+//! The parameters of a model, typed: the tensors that are trained
+//! ([`ParamKind::trained`]: weights and biases, not buffers), as slices of
+//! the model's scalar type.
 //!
 //! The gradient of a model is a value of the model's own type, and so is
-//! every optimizer state, so an update is a zip over the tensors of several
-//! model-shaped values. [`Params`] numbers a model's parameter tensors
-//! `0..TENSORS` and hands each out as a flat slice with its [`ParamKind`];
-//! weight decay, clipping, serialization and the optimizers are all loops
-//! over that numbering.
+//! every optimizer state, so an update is a zip over the parameters of
+//! several model-shaped values. The tensors are numbered as
+//! [`Module::tensor`] numbers them; weight decay, clipping and the
+//! optimizers are loops over that numbering. The type of the parameters is
+//! the model's [`Module::Scalar`]; every function here also checks at
+//! compile time that the tensors its layers call trained are of that type.
 //!
 //! ```
-//! use stackprop::{Linear, Params, ParamKind};
+//! use stackprop::{params, Linear, ParamKind};
 //! let l = Linear::<f32, 3, 2>::from_fn(|o, i| (o * 3 + i) as f32, |o| o as f32);
-//! assert_eq!(<Linear<f32, 3, 2> as Params<f32>>::TENSORS, 2);
-//! assert_eq!(<Linear<f32, 3, 2> as Params<f32>>::LEN, 8);
-//! let (kind, w) = l.tensor(0).unwrap();
-//! assert_eq!(kind, ParamKind::Weight);
-//! assert_eq!(w.len(), 6);
-//! assert!(l.tensor(2).is_none());
+//! assert_eq!(params::len::<f32, Linear<f32, 3, 2>>(), 8);
+//! let mut kinds = Vec::new();
+//! params::for_each(&l, |kind, t: &[f32]| kinds.push((kind, t.len())));
+//! assert_eq!(kinds, [(ParamKind::Weight, 6), (ParamKind::Bias, 2)]);
 //! ```
 
+pub use crate::module::ParamKind;
+use crate::module::{Elem, Module};
 use crate::scalar::Real;
-use crate::zeros::Zeros;
 
-/// What a parameter tensor is, which decides e.g. whether L2 weight decay
-/// applies to it (weights yes, biases no).
-///
-/// ```
-/// use stackprop::ParamKind;
-/// assert_ne!(ParamKind::Weight, ParamKind::Bias);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ParamKind {
-    /// A weight matrix (regularized by weight decay).
-    Weight,
-    /// A bias vector (not regularized by default).
-    Bias,
+/// Fails the build unless every parameter of `P` is a `T`.
+macro_rules! same_type {
+    ($t:ty, $p:ty) => {
+        const {
+            assert!(
+                <$p as Module>::SIZE.trains_only::<$t>(),
+                "stackprop: the model's parameters are not of this scalar type"
+            )
+        }
+    };
 }
 
-/// A value made of parameter tensors: a layer, a model, its gradient or an
-/// optimizer state shaped like it.
-///
-/// Tensors are numbered `0..TENSORS`; `tensor(i)` is `None` for `i` outside
-/// that range. Implement it for your own layer by listing its tensors (see
-/// [`crate::gradcheck`] for a worked example).
+/// The number of parameter values of `P`.
 ///
 /// ```
-/// use stackprop::{Params, Relu};
-/// assert_eq!(<Relu as Params<f32>>::TENSORS, 0);
-/// assert_eq!(<Relu as Params<f32>>::LEN, 0);
+/// assert_eq!(stackprop::params::len::<f32, stackprop::Linear<f32, 784, 256>>(), 784 * 256 + 256);
 /// ```
-pub trait Params<T>: Zeros {
-    /// Number of parameter tensors.
-    const TENSORS: usize;
-    /// Number of scalars over all tensors.
-    const LEN: usize;
-    /// Tensor `i` as a flat slice (column-major for matrices).
-    fn tensor(&self, i: usize) -> Option<(ParamKind, &[T])>;
-    /// Tensor `i` as a flat mutable slice (column-major for matrices).
-    fn tensor_mut(&mut self, i: usize) -> Option<(ParamKind, &mut [T])>;
+pub const fn len<T: Elem, P: Module<Scalar = T>>() -> usize {
+    same_type!(T, P);
+    P::SIZE.params
 }
 
-/// Calls `f(kind, tensor)` for every tensor of `p`, in order.
+/// The kind of parameter `i` of `P`, if tensor `i` is a parameter.
+#[inline(always)]
+fn kind<P: Module>(i: usize) -> Option<ParamKind> {
+    P::spec(i).map(|s| s.kind).filter(|k| k.trained())
+}
+
+/// Calls `f(kind, tensor)` for every parameter of `p`, in order.
 ///
 /// ```
 /// use stackprop::{params, Linear};
 /// let l = Linear::<f64, 2, 2>::from_fn(|_, _| 1.0, |_| 2.0);
 /// let mut sum = 0.0;
-/// params::for_each(&l, |_, t| sum += t.iter().sum::<f64>());
+/// params::for_each(&l, |_, t: &[f64]| sum += t.iter().sum::<f64>());
 /// assert_eq!(sum, 8.0);
 /// ```
-pub fn for_each<T, P: Params<T>>(p: &P, mut f: impl FnMut(ParamKind, &[T])) {
-    for i in 0..P::TENSORS {
-        if let Some((k, t)) = p.tensor(i) {
+#[inline]
+pub fn for_each<T: Elem, P: Module<Scalar = T>>(p: &P, mut f: impl FnMut(ParamKind, &[T])) {
+    same_type!(T, P);
+    for i in 0..P::SIZE.tensors {
+        if let (Some(k), Some(t)) = (kind::<P>(i), p.tensor(i).and_then(T::of)) {
             f(k, t);
         }
     }
 }
 
-/// Calls `f(kind, tensor)` for every tensor of `p`, mutably, in order.
+/// Calls `f(kind, tensor)` for every parameter of `p`, mutably, in order.
 ///
 /// ```
 /// use stackprop::{params, Linear};
 /// let mut l = Linear::<f32, 2, 2>::zeros();
-/// params::for_each_mut(&mut l, |_, t| t.fill(1.0));
+/// params::for_each_mut(&mut l, |_, t: &mut [f32]| t.fill(1.0));
 /// assert_eq!(l.bias[1], 1.0);
 /// ```
-pub fn for_each_mut<T, P: Params<T>>(p: &mut P, mut f: impl FnMut(ParamKind, &mut [T])) {
-    for i in 0..P::TENSORS {
-        if let Some((k, t)) = p.tensor_mut(i) {
+#[inline]
+pub fn for_each_mut<T: Elem, P: Module<Scalar = T>>(
+    p: &mut P,
+    mut f: impl FnMut(ParamKind, &mut [T]),
+) {
+    same_type!(T, P);
+    for i in 0..P::SIZE.tensors {
+        if let (Some(k), Some(t)) = (kind::<P>(i), p.tensor_mut(i).and_then(T::of_mut)) {
             f(k, t);
         }
     }
 }
 
-/// Calls `f(kind, a_i, b_i)` for the matching tensors of two model-shaped
-/// values.
+/// Calls `f(kind, a_i, b_i)` for the matching parameters of two
+/// model-shaped values.
 ///
 /// ```
 /// use stackprop::{params, Linear};
@@ -102,9 +101,17 @@ pub fn for_each_mut<T, P: Params<T>>(p: &mut P, mut f: impl FnMut(ParamKind, &mu
 /// params::zip(&mut p, &g, |_, p, g| p.iter_mut().zip(g).for_each(|(p, g)| *p -= *g));
 /// assert_eq!(p.weight[(0, 1)], 0.5);
 /// ```
-pub fn zip<T, P: Params<T>>(a: &mut P, b: &P, mut f: impl FnMut(ParamKind, &mut [T], &[T])) {
-    for i in 0..P::TENSORS {
-        if let (Some((k, x)), Some((_, y))) = (a.tensor_mut(i), b.tensor(i)) {
+#[inline]
+pub fn zip<T: Elem, P: Module<Scalar = T>>(
+    a: &mut P,
+    b: &P,
+    mut f: impl FnMut(ParamKind, &mut [T], &[T]),
+) {
+    same_type!(T, P);
+    for i in 0..P::SIZE.tensors {
+        if let (Some(k), Some(x), Some(y)) =
+            (kind::<P>(i), a.tensor_mut(i).and_then(T::of_mut), b.tensor(i).and_then(T::of))
+        {
             f(k, x, y);
         }
     }
@@ -121,16 +128,21 @@ pub fn zip<T, P: Params<T>>(a: &mut P, b: &P, mut f: impl FnMut(ParamKind, &mut 
 /// });
 /// assert_eq!(p.weight[0], -1.0);
 /// ```
-pub fn zip3<T, P: Params<T>>(
+#[inline]
+pub fn zip3<T: Elem, P: Module<Scalar = T>>(
     a: &mut P,
     b: &P,
     c: &mut P,
     mut f: impl FnMut(ParamKind, &mut [T], &[T], &mut [T]),
 ) {
-    for i in 0..P::TENSORS {
-        if let (Some((k, x)), Some((_, y)), Some((_, z))) =
-            (a.tensor_mut(i), b.tensor(i), c.tensor_mut(i))
-        {
+    same_type!(T, P);
+    for i in 0..P::SIZE.tensors {
+        if let (Some(k), Some(x), Some(y), Some(z)) = (
+            kind::<P>(i),
+            a.tensor_mut(i).and_then(T::of_mut),
+            b.tensor(i).and_then(T::of),
+            c.tensor_mut(i).and_then(T::of_mut),
+        ) {
             f(k, x, y, z);
         }
     }
@@ -144,20 +156,26 @@ pub fn zip3<T, P: Params<T>>(
 /// type L = Linear<f32, 1, 1>;
 /// let (mut p, g, mut m, mut v) = (L::zeros(), L::zeros(), L::zeros(), L::zeros());
 /// let mut n = 0;
-/// params::zip4(&mut p, &g, &mut m, &mut v, |_, _, _, _, _| n += 1);
+/// params::zip4(&mut p, &g, &mut m, &mut v, |_, _, _: &[f32], _, _| n += 1);
 /// assert_eq!(n, 2);
 /// ```
-pub fn zip4<T, P: Params<T>>(
+#[inline]
+pub fn zip4<T: Elem, P: Module<Scalar = T>>(
     a: &mut P,
     b: &P,
     c: &mut P,
     d: &mut P,
     mut f: impl FnMut(ParamKind, &mut [T], &[T], &mut [T], &mut [T]),
 ) {
-    for i in 0..P::TENSORS {
-        if let (Some((k, w)), Some((_, x)), Some((_, y)), Some((_, z))) =
-            (a.tensor_mut(i), b.tensor(i), c.tensor_mut(i), d.tensor_mut(i))
-        {
+    same_type!(T, P);
+    for i in 0..P::SIZE.tensors {
+        if let (Some(k), Some(w), Some(x), Some(y), Some(z)) = (
+            kind::<P>(i),
+            a.tensor_mut(i).and_then(T::of_mut),
+            b.tensor(i).and_then(T::of),
+            c.tensor_mut(i).and_then(T::of_mut),
+            d.tensor_mut(i).and_then(T::of_mut),
+        ) {
             f(k, w, x, y, z);
         }
     }
@@ -178,10 +196,10 @@ pub fn zip4<T, P: Params<T>>(
 /// assert_eq!(params::sum_squares(&l, Some(ParamKind::Weight)), 18.0);
 /// assert_eq!(params::sum_squares(&l, None), 19.0);
 /// ```
-pub fn sum_squares<T: Real, P: Params<T>>(p: &P, kind: Option<ParamKind>) -> T {
+pub fn sum_squares<T: Real, P: Module<Scalar = T>>(p: &P, kind: Option<ParamKind>) -> T {
     let mut acc = [T::zero(); PARTIALS];
     let mut next = 0; // the partial sum the next square goes into
-    for_each(p, |k, t| {
+    for_each(p, |k, t: &[T]| {
         if kind.is_none_or(|want| want == k) {
             // Up to the first boundary of PARTIALS squares, then whole
             // blocks, then the rest.
@@ -229,7 +247,7 @@ mod tests {
     /// one value at a time.
     fn reference(net: &Net, kind: Option<ParamKind>) -> f32 {
         let mut xs = Vec::new();
-        for_each(net, |k, t| {
+        for_each(net, |k, t: &[f32]| {
             if kind.is_none_or(|want| want == k) {
                 xs.extend_from_slice(t);
             }
@@ -250,9 +268,7 @@ mod tests {
         ) {
             let mut it = v.iter().copied();
             let mut net: Net = seq![Linear::zeros(), Relu, Linear::zeros()];
-            for i in 0..Net::TENSORS {
-                net.tensor_mut(i).unwrap().1.iter_mut().for_each(|x| *x = it.next().unwrap());
-            }
+            for_each_mut(&mut net, |_, t: &mut [f32]| t.iter_mut().for_each(|x| *x = it.next().unwrap()));
             for kind in [None, Some(ParamKind::Weight), Some(ParamKind::Bias)] {
                 let (got, want) = (sum_squares(&net, kind), reference(&net, kind));
                 prop_assert_eq!(got.to_bits(), want.to_bits(), "{:?}: {} vs {}", kind, got, want);

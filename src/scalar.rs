@@ -19,8 +19,9 @@ pub use simba::simd::{SimdBool, SimdPartialOrd, SimdRealField, SimdValue};
 /// A real scalar (or a SIMD pack of independent real lanes) a network
 /// computes in.
 ///
-/// Blanket-implemented for every `Copy` [`SimdRealField`] whose lanes are
-/// [`RealField`]s; you never implement it yourself.
+/// Blanket-implemented for every tensor element type
+/// ([`Elem`](crate::module::Elem)) that is a [`SimdRealField`] whose lanes
+/// are [`RealField`]s; you never implement it yourself.
 ///
 /// ```
 /// use stackprop::scalar::Real;
@@ -28,9 +29,9 @@ pub use simba::simd::{SimdBool, SimdPartialOrd, SimdRealField, SimdValue};
 /// is_real::<f32>();
 /// is_real::<f64>();
 /// ```
-pub trait Real: SimdRealField<Element: RealField + Copy> + Copy {}
+pub trait Real: SimdRealField<Element: RealField + Copy> + Copy + crate::module::Elem {}
 
-impl<T> Real for T where T: SimdRealField<Element: RealField + Copy> + Copy {}
+impl<T> Real for T where T: SimdRealField<Element: RealField + Copy> + Copy + crate::module::Elem {}
 
 /// The constant `x` (given in `f64`) in the scalar type `T`, splatted over
 /// all lanes.

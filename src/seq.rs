@@ -8,7 +8,9 @@
 //! The pair's cache holds `A`'s output (the intermediate value both the
 //! forward and the backward pass need, stored once), `A`'s cache and `C`'s
 //! cache. Backward runs in reverse order, by the chain rule; the first layer
-//! of a model skips its input gradient.
+//! of a model skips its input gradient. As a [`Module`] a pair is a
+//! sequence, whose entries (nested pairs flattened) are numbered from 0 as
+//! `nn.Sequential` numbers its modules.
 //!
 //! ```
 //! use nalgebra::SMatrix;
@@ -20,8 +22,8 @@
 //! assert_eq!((y.nrows(), z.ncols()), (2, 64));
 //! ```
 
-use crate::layer::Layer;
-use crate::params::{ParamKind, Params};
+use crate::layer::{Backward, Dx, Grads, Layer, Train, WithDx};
+use crate::module::{Data, DataMut, Desc, Join, Module, Path, Size, Spec, Visitor};
 
 /// Builds the nested-pair value of a sequential model:
 /// `seq![a, b, c]` is `(a, (b, c))`.
@@ -57,107 +59,46 @@ where
     C: Layer<A::Output>,
 {
     type Output = C::Output;
-    type Cache = (A::Output, A::Cache, C::Cache);
 
     const INFER_SCRATCH: usize = max(A::INFER_SCRATCH, C::INFER_SCRATCH);
+    const ACTIVATIONS: usize = A::ACTIVATIONS + C::ACTIVATIONS;
 
     #[inline]
     fn forward(&self, x: &X) -> Self::Output {
         let h = self.0.forward(x);
         self.1.forward(&h)
     }
+}
+
+impl<X, A, C> Train<X> for (A, C)
+where
+    A: Train<X>,
+    C: Train<A::Output>,
+{
+    type Cache = (A::Output, A::Cache, C::Cache);
 
     /// `A`'s output is written straight into the cache.
     #[inline]
-    fn forward_train(&self, x: &X, cache: &mut Self::Cache) -> Self::Output {
-        self.0.forward_train_into(x, &mut cache.1, &mut cache.0);
-        self.1.forward_train(&cache.0, &mut cache.2)
+    fn forward_train(&self, x: &X, cache: &mut Self::Cache, y: &mut Self::Output) {
+        self.0.forward_train(x, &mut cache.1, &mut cache.0);
+        self.1.forward_train(&cache.0, &mut cache.2, y);
     }
 
+    /// `C` first, then `A` with `C`'s input gradient; known finite when
+    /// both layers' gradients are.
     #[inline]
-    fn forward_train_into(&self, x: &X, cache: &mut Self::Cache, out: &mut Self::Output) {
-        self.0.forward_train_into(x, &mut cache.1, &mut cache.0);
-        self.1.forward_train_into(&cache.0, &mut cache.2, out);
-    }
-
-    #[inline]
-    fn backward(
+    fn backward<D: Dx>(
         &self,
         x: &X,
         y: &Self::Output,
         cache: &Self::Cache,
         dy: &Self::Output,
         grads: &mut Self,
-    ) -> X {
-        let dh = self.1.backward(&cache.0, y, &cache.2, dy, &mut grads.1);
-        self.0.backward(x, &cache.0, &cache.1, &dh, &mut grads.0)
-    }
-
-    #[inline]
-    fn backward_params(
-        &self,
-        x: &X,
-        y: &Self::Output,
-        cache: &Self::Cache,
-        dy: &Self::Output,
-        grads: &mut Self,
-    ) {
-        let dh = self.1.backward(&cache.0, y, &cache.2, dy, &mut grads.1);
-        self.0.backward_params(x, &cache.0, &cache.1, &dh, &mut grads.0)
-    }
-
-    #[inline]
-    fn backward_into(
-        &self,
-        x: &X,
-        y: &Self::Output,
-        cache: &Self::Cache,
-        dy: &Self::Output,
-        grads: &mut Self,
-    ) -> X {
-        self.backward_into_checked(x, y, cache, dy, grads).0
-    }
-
-    #[inline]
-    fn backward_params_into(
-        &self,
-        x: &X,
-        y: &Self::Output,
-        cache: &Self::Cache,
-        dy: &Self::Output,
-        grads: &mut Self,
-    ) {
-        let _ = self.backward_params_into_checked(x, y, cache, dy, grads);
-    }
-
-    /// Known finite when both layers' gradients are.
-    #[inline]
-    fn backward_into_checked(
-        &self,
-        x: &X,
-        y: &Self::Output,
-        cache: &Self::Cache,
-        dy: &Self::Output,
-        grads: &mut Self,
-    ) -> (X, bool) {
-        let (dh, k1) = self.1.backward_into_checked(&cache.0, y, &cache.2, dy, &mut grads.1);
-        let (dx, k0) = self.0.backward_into_checked(x, &cache.0, &cache.1, &dh, &mut grads.0);
-        (dx, k0 && k1)
-    }
-
-    /// Known finite when both layers' gradients are.
-    #[inline]
-    fn backward_params_into_checked(
-        &self,
-        x: &X,
-        y: &Self::Output,
-        cache: &Self::Cache,
-        dy: &Self::Output,
-        grads: &mut Self,
-    ) -> bool {
-        let (dh, k1) = self.1.backward_into_checked(&cache.0, y, &cache.2, dy, &mut grads.1);
-        let k0 = self.0.backward_params_into_checked(x, &cache.0, &cache.1, &dh, &mut grads.0);
-        k0 && k1
+        mode: Grads,
+    ) -> Backward<D::Out<X>> {
+        let c = self.1.backward::<WithDx>(&cache.0, y, &cache.2, dy, &mut grads.1, mode);
+        let a = self.0.backward::<D>(x, &cache.0, &cache.1, &c.dx, &mut grads.0, mode);
+        Backward { dx: a.dx, finite: a.finite && c.finite }
     }
 }
 
@@ -165,17 +106,49 @@ const fn max(a: usize, b: usize) -> usize {
     if a > b { a } else { b }
 }
 
-impl<T, A: Params<T>, C: Params<T>> Params<T> for (A, C) {
-    const TENSORS: usize = A::TENSORS + C::TENSORS;
-    const LEN: usize = A::LEN + C::LEN;
+/// A sequence: its entries, nested pairs flattened, numbered from 0.
+impl<A: Module, C: Module> Module for (A, C)
+where
+    A::Scalar: Join<C::Scalar>,
+{
+    type Scalar = <A::Scalar as Join<C::Scalar>>::Out;
+    /// A pair is not a node of its own (its entries are).
+    const DESC: Desc = Desc::new("Seq");
+    const SIZE: Size = A::SIZE.plus(C::SIZE);
+    const ENTRIES: usize = A::ENTRIES + C::ENTRIES;
 
     #[inline]
-    fn tensor(&self, i: usize) -> Option<(ParamKind, &[T])> {
-        if i < A::TENSORS { self.0.tensor(i) } else { self.1.tensor(i - A::TENSORS) }
+    fn tensor(&self, i: usize) -> Option<Data<'_>> {
+        if i < A::SIZE.tensors { self.0.tensor(i) } else { self.1.tensor(i - A::SIZE.tensors) }
     }
 
     #[inline]
-    fn tensor_mut(&mut self, i: usize) -> Option<(ParamKind, &mut [T])> {
-        if i < A::TENSORS { self.0.tensor_mut(i) } else { self.1.tensor_mut(i - A::TENSORS) }
+    fn tensor_mut(&mut self, i: usize) -> Option<DataMut<'_>> {
+        if i < A::SIZE.tensors {
+            self.0.tensor_mut(i)
+        } else {
+            self.1.tensor_mut(i - A::SIZE.tensors)
+        }
+    }
+
+    #[inline]
+    fn spec(i: usize) -> Option<&'static Spec> {
+        if i < A::SIZE.tensors { A::spec(i) } else { C::spec(i - A::SIZE.tensors) }
+    }
+
+    fn visit<V: Visitor>(&self, path: &mut Path, v: &mut V) -> Result<(), V::Error> {
+        v.begin_sequence(Self::ENTRIES)?;
+        self.visit_entries(path, v, 0)?;
+        v.end_sequence()
+    }
+
+    fn visit_entries<V: Visitor>(
+        &self,
+        path: &mut Path,
+        v: &mut V,
+        first: usize,
+    ) -> Result<(), V::Error> {
+        self.0.visit_entries(path, v, first)?;
+        self.1.visit_entries(path, v, first + A::ENTRIES)
     }
 }

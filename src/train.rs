@@ -4,8 +4,9 @@
 //!
 //! A [`Trainer`] owns everything a training step needs besides the model:
 //! the gradient (a value of the model's type), the activation cache, the
-//! loss gradient and the optimizer with its state. Its size is therefore the
-//! extra memory training needs, a compile-time constant.
+//! output and the loss gradient (its [`Backprop`]) and the optimizer with
+//! its state. Its size is therefore the extra memory training needs, a
+//! compile-time constant.
 //!
 //! ```
 //! use nalgebra::SMatrix;
@@ -22,39 +23,162 @@
 use crate::data::{Batches, Dataset, Targets};
 use crate::error::Error;
 use crate::finite::all_finite;
-use crate::layer::Layer;
+use crate::layer::{Backward, Dx, Grads, NoDx, Train, WithDx};
 use crate::loss::{Loss, l2};
+use crate::module::Module;
 use crate::optim::Optimizer;
-use crate::params::{self, Params};
+use crate::params;
 use crate::rng::Rng;
 use crate::scalar::{Real, SimdBool, is_finite, lit};
 use crate::zeros::{ConstZeros, Zeros};
 use nalgebra::SMatrix;
 
-/// Everything a training step needs besides the model and the data.
+/// What computing a gradient needs besides the model and the data: the
+/// activation cache, the output, `∂J/∂y` and the gradient itself. A
+/// [`Trainer`] holds one; use it alone for gradients without an optimizer.
 ///
-/// `M` is the model, `X` its input type (which fixes the batch size), `O` the
-/// optimizer and `T` the scalar.
-pub struct Trainer<T, M: Layer<X>, X, O: Optimizer<M>> {
-    /// The optimizer's hyper-parameters.
-    pub optimizer: O,
-    /// The optimizer's state (momentum, Adam's moments).
-    pub state: O::State,
-    /// The gradient of the last step, a value of the model's type.
+/// ```
+/// use nalgebra::SMatrix;
+/// use stackprop::prelude::*;
+/// use stackprop::train::Backprop;
+/// let net = Linear::<f64, 2, 1>::from_fn(|_, i| i as f64 + 1.0, |_| 0.0); // y = x0 + 2 x1
+/// let x = SMatrix::<f64, 2, 1>::new(1.0, 1.0);
+/// let t = SMatrix::<f64, 1, 1>::new(0.0);
+/// let mut bp = Backprop::new();
+/// let (j, dx) = bp.input_gradient(&net, &Mse, &x, &t).unwrap();
+/// assert_eq!(j, 9.0);                                      // (3 − 0)²
+/// assert_eq!(dx, SMatrix::<f64, 2, 1>::new(6.0, 12.0));    // 2·3·(1, 2)
+/// assert_eq!(bp.grads.weight, SMatrix::<f64, 1, 2>::new(6.0, 6.0));
+/// assert_eq!(bp.y[0], 3.0);
+/// ```
+pub struct Backprop<T, M: Train<X>, X> {
+    /// The gradient `∂J/∂θ` of the last call, a value of the model's type.
     pub grads: M,
     /// The activation cache of the last training forward pass.
     pub cache: M::Cache,
-    /// `∂J/∂y` of the last step.
+    /// The model's output of the last call.
+    pub y: M::Output,
+    /// `∂J/∂y` of the last call.
     pub dy: M::Output,
     /// Coefficient `λ` of the L2 term `λ/2·Σ‖W‖²` added to the loss
     /// (`None`: no term). See [`crate::loss::l2`].
     pub l2: Option<T>,
 }
 
+impl<T: Real, M: Train<X> + Module<Scalar = T>, X> Default for Backprop<T, M, X> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Real, M: Train<X> + Module<Scalar = T>, X> Backprop<T, M, X> {
+    /// Zeroed gradient, cache, output and `∂J/∂y`, no L2 term.
+    pub fn new() -> Self {
+        Self {
+            grads: M::zeros(),
+            cache: Zeros::zeros(),
+            y: Zeros::zeros(),
+            dy: Zeros::zeros(),
+            l2: None,
+        }
+    }
+
+    /// [`Backprop::new`] as a `const fn` (see [`Trainer::zeroed`]).
+    pub const fn zeroed() -> Self
+    where
+        M: ConstZeros,
+        M::Cache: ConstZeros,
+        M::Output: ConstZeros,
+    {
+        Self {
+            grads: ConstZeros::ZEROS,
+            cache: ConstZeros::ZEROS,
+            y: ConstZeros::ZEROS,
+            dy: ConstZeros::ZEROS,
+            l2: None,
+        }
+    }
+
+    /// Computes the objective `J` and its gradient into
+    /// [`Backprop::grads`]: forward keeping the cache, loss (plus the L2
+    /// term), backward in reverse order. Returns `J`.
+    ///
+    /// Returns an error for a bad target or a non-finite objective.
+    pub fn gradient<L>(&mut self, model: &M, loss: &L, x: &X, t: &L::Target) -> Result<T, Error>
+    where
+        L: Loss<M::Output, Scalar = T>,
+    {
+        self.run::<NoDx, L>(model, loss, x, t).map(|(j, _)| j)
+    }
+
+    /// [`Backprop::gradient`], and the gradient of `J` with respect to the
+    /// input, `∂J/∂x` (for a saliency map, an adversarial example, or a
+    /// model whose input is another model's output).
+    pub fn input_gradient<L>(
+        &mut self,
+        model: &M,
+        loss: &L,
+        x: &X,
+        t: &L::Target,
+    ) -> Result<(T, X), Error>
+    where
+        L: Loss<M::Output, Scalar = T>,
+    {
+        let (j, b) = self.run::<WithDx, L>(model, loss, x, t)?;
+        Ok((j, b.dx))
+    }
+
+    /// One forward and backward pass, writing the gradient: `J`, and what
+    /// backward returned (whether the network knows the gradient is finite
+    /// is `false` with an L2 term, whose weights' values are checked here).
+    fn run<D: Dx, L>(
+        &mut self,
+        model: &M,
+        loss: &L,
+        x: &X,
+        t: &L::Target,
+    ) -> Result<(T, Backward<D::Out<X>>), Error>
+    where
+        L: Loss<M::Output, Scalar = T>,
+    {
+        model.forward_train(x, &mut self.cache, &mut self.y);
+        let mut j = loss.loss_grad(&self.y, t, &mut self.dy)?;
+        if let Some(lambda) = self.l2 {
+            j += l2::penalty(model, lambda);
+        }
+        if !is_finite(j) {
+            return Err(Error::NonFinite { what: "loss" });
+        }
+        // Writes the gradient over the last one (no zeroing pass).
+        let mut b =
+            model.backward::<D>(x, &self.y, &self.cache, &self.dy, &mut self.grads, Grads::Write);
+        if let Some(lambda) = self.l2 {
+            // Biases keep backward's values; the weights' new values are
+            // checked as they are written.
+            b.finite &= l2::add_grad_checked(model, &mut self.grads, lambda);
+        }
+        Ok((j, b))
+    }
+}
+
+/// Everything a training step needs besides the model and the data: the
+/// [`Backprop`] state and the optimizer with its state.
+///
+/// `M` is the model, `X` its input type (which fixes the batch size), `O` the
+/// optimizer and `T` the scalar.
+pub struct Trainer<T, M: Train<X>, X, O: Optimizer<M>> {
+    /// The optimizer's hyper-parameters.
+    pub optimizer: O,
+    /// The optimizer's state (momentum, Adam's moments).
+    pub state: O::State,
+    /// The gradient, cache, output and `∂J/∂y` of the last step.
+    pub backprop: Backprop<T, M, X>,
+}
+
 impl<T, M, X, O> Trainer<T, M, X, O>
 where
     T: Real,
-    M: Layer<X> + Params<T>,
+    M: Train<X> + Module<Scalar = T>,
     O: Optimizer<M>,
 {
     /// A trainer with zeroed gradient, cache and optimizer state.
@@ -62,14 +186,7 @@ where
     /// For a model too big for the stack, put the trainer in a `static` or
     /// build it in place with [`Zeros`] (see the `memory` docs).
     pub fn new(optimizer: O) -> Self {
-        Self {
-            optimizer,
-            state: Zeros::zeros(),
-            grads: M::zeros(),
-            cache: Zeros::zeros(),
-            dy: Zeros::zeros(),
-            l2: None,
-        }
+        Self { optimizer, state: Zeros::zeros(), backprop: Backprop::new() }
     }
 
     /// A trainer with zeroed gradient, cache and optimizer state, built by a
@@ -93,14 +210,7 @@ where
         M::Output: ConstZeros,
         O::State: ConstZeros,
     {
-        Self {
-            optimizer,
-            state: ConstZeros::ZEROS,
-            grads: ConstZeros::ZEROS,
-            cache: ConstZeros::ZEROS,
-            dy: ConstZeros::ZEROS,
-            l2: None,
-        }
+        Self { optimizer, state: ConstZeros::ZEROS, backprop: Backprop::zeroed() }
     }
 
     /// Adds the L2 term `λ/2·Σ‖W‖²_F` (weights only) to the objective.
@@ -111,16 +221,16 @@ where
     /// type Net = Linear<f64, 1, 1>;
     /// let mut tr: Trainer<f64, Net, SMatrix<f64, 1, 1>, Sgd<f64>> =
     ///     Trainer::new(Sgd::new(0.1)).with_l2(0.5);
-    /// assert_eq!(tr.l2, Some(0.5));
+    /// assert_eq!(tr.backprop.l2, Some(0.5));
     /// ```
     pub fn with_l2(mut self, lambda: T) -> Self {
-        self.l2 = Some(lambda);
+        self.backprop.l2 = Some(lambda);
         self
     }
 
-    /// Computes the objective `J` and its gradient into [`Trainer::grads`]
-    /// without updating the model: forward keeping the cache, loss (plus the
-    /// L2 term), backward in reverse order.
+    /// Computes the objective `J` and its gradient into
+    /// `self.backprop.grads` without updating the model
+    /// ([`Backprop::gradient`]).
     ///
     /// Returns an error for a bad target or a non-finite objective; the
     /// model is never changed.
@@ -128,40 +238,7 @@ where
     where
         L: Loss<M::Output, Scalar = T>,
     {
-        self.gradient_checked(model, loss, x, t).map(|(j, _)| j)
-    }
-
-    /// [`Trainer::gradient`], and whether the network knows the gradient
-    /// is finite ([`Layer::backward_params_into_checked`]; never with an
-    /// L2 term, which is added after).
-    fn gradient_checked<L>(
-        &mut self,
-        model: &M,
-        loss: &L,
-        x: &X,
-        t: &L::Target,
-    ) -> Result<(T, bool), Error>
-    where
-        L: Loss<M::Output, Scalar = T>,
-    {
-        let y = model.forward_train(x, &mut self.cache);
-        let mut j = loss.loss_grad(&y, t, &mut self.dy)?;
-        if let Some(lambda) = self.l2 {
-            j += l2::penalty(model, lambda);
-        }
-        if !is_finite(j) {
-            return Err(Error::NonFinite { what: "loss" });
-        }
-        // Writes the gradient over the last one (no zeroing pass).
-        let known =
-            model.backward_params_into_checked(x, &y, &self.cache, &self.dy, &mut self.grads);
-        if let Some(lambda) = self.l2 {
-            // Biases keep backward's values; the weights' new values are
-            // checked as they are written.
-            let weights = l2::add_grad_checked(model, &mut self.grads, lambda);
-            return Ok((j, known && weights));
-        }
-        Ok((j, known))
+        self.backprop.gradient(model, loss, x, t)
     }
 
     /// One training step: [`Trainer::gradient`], then the optimizer's
@@ -173,15 +250,15 @@ where
     where
         L: Loss<M::Output, Scalar = T>,
     {
-        let (j, known_finite) = self.gradient_checked(model, loss, x, t)?;
-        if !known_finite {
+        let (j, b) = self.backprop.run::<NoDx, L>(model, loss, x, t)?;
+        if !b.finite {
             let mut finite = true;
-            params::for_each(&self.grads, |_, g| finite &= all_finite(g));
+            params::for_each(&self.backprop.grads, |_, g: &[T]| finite &= all_finite(g));
             if !finite {
                 return Err(Error::NonFinite { what: "gradient" });
             }
         }
-        self.optimizer.update(model, &self.grads, &mut self.state);
+        self.optimizer.update(model, &self.backprop.grads, &mut self.state);
         Ok(j)
     }
 }
@@ -271,7 +348,7 @@ pub fn fit<T, M, O, L, Y, const I: usize, const B: usize>(
 ) -> Result<Fit<T>, Error>
 where
     T: Real,
-    M: Layer<SMatrix<T, I, B>> + Params<T>,
+    M: Train<SMatrix<T, I, B>> + Module<Scalar = T>,
     O: Optimizer<M>,
     Y: Targets<B> + ?Sized,
     L: Loss<M::Output, Scalar = T, Target = Y::Batch>,

@@ -13,7 +13,7 @@
 //! assert_eq!(m, <SMatrix<f32, 2, 3> as Zeros>::zeros());
 //! ```
 
-use crate::scalar::Real;
+use crate::module::Elem;
 use nalgebra::{ArrayStorage, SMatrix};
 
 /// A value with an all-zero state that can be created and restored in place.
@@ -31,14 +31,15 @@ pub trait Zeros: Sized {
     fn set_zero(&mut self);
 }
 
-impl<T: Real, const R: usize, const C: usize> Zeros for SMatrix<T, R, C> {
+/// Matrices of any [`Elem`] type: floats, integers, SIMD packs.
+impl<T: Elem, const R: usize, const C: usize> Zeros for SMatrix<T, R, C> {
     #[inline]
     fn zeros() -> Self {
-        SMatrix::from_element(T::zero())
+        SMatrix::from_array_storage(ArrayStorage([[T::ZERO; R]; C]))
     }
     #[inline]
     fn set_zero(&mut self) {
-        self.as_mut_slice().fill(T::zero());
+        self.as_mut_slice().fill(T::ZERO);
     }
 }
 
@@ -59,7 +60,7 @@ macro_rules! zeros_scalar {
         }
     )*};
 }
-zeros_scalar!(f32, f64, u32, u64, usize);
+zeros_scalar!(f32, f64, i8, i16, i32, i64, u8, u32, u64, usize);
 
 macro_rules! zeros_tuple {
     ($($name:ident $idx:tt),+) => {
@@ -108,8 +109,8 @@ pub trait ConstZeros: Sized {
     const ZEROS: Self;
 }
 
-impl<T: ConstZeros + Copy, const R: usize, const C: usize> ConstZeros for SMatrix<T, R, C> {
-    const ZEROS: Self = SMatrix::from_array_storage(ArrayStorage([[T::ZEROS; R]; C]));
+impl<T: Elem, const R: usize, const C: usize> ConstZeros for SMatrix<T, R, C> {
+    const ZEROS: Self = SMatrix::from_array_storage(ArrayStorage([[T::ZERO; R]; C]));
 }
 
 impl ConstZeros for () {
@@ -123,7 +124,7 @@ macro_rules! const_zeros_scalar {
         }
     )*};
 }
-const_zeros_scalar!(f32, f64, u32, u64, usize);
+const_zeros_scalar!(f32, f64, i8, i16, i32, i64, u8, u32, u64, usize);
 
 macro_rules! const_zeros_tuple {
     ($($name:ident),+) => {

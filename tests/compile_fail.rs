@@ -5,6 +5,12 @@
 //!
 //! * `shape_mismatch.rs`: a layer with 8 outputs composed into a layer with
 //!   9 inputs — the error names both the layer and the input it cannot take.
+//! * `over_budget.rs`: `assert_fits!` on a network that needs more memory to
+//!   train than the budget — the error names the network, its need and the
+//!   budget.
+//! * `train_inference_only.rs`: a trainer for a model holding a layer that
+//!   implements `Layer` but not `Train` — the `Train` trait's diagnostic: the
+//!   layer "cannot be trained on" its input.
 
 #[test]
 fn ui() {

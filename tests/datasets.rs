@@ -117,7 +117,7 @@ fn train_and_test<N, const I: usize, const C: usize, const B: usize>(
     lr: f32,
 ) -> ConfusionMatrix<C>
 where
-    N: Layer<SMatrix<f32, I, B>, Output = SMatrix<f32, C, B>> + Params<f32>,
+    N: Train<SMatrix<f32, I, B>, Output = SMatrix<f32, C, B>> + Module<Scalar = f32>,
 {
     let mut rng = Rng::new(seed);
     shuffle_together(&mut table.x, &mut table.y, &mut rng).unwrap();

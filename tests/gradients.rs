@@ -1,7 +1,7 @@
 //! Property tests of every backward pass of the crate against finite
 //! differences and the adjoint identity, through the public checker
-//! [`stackprop::gradcheck`] (whose own tests, in `src/gradcheck.rs`, show
-//! that it catches wrong backward passes).
+//! [`stackprop::gradcheck`] (whose own tests, in `src/gradcheck/tests.rs`,
+//! show that it catches wrong backward passes).
 //!
 //! Every property runs proptest's default 256 cases, and each case checks
 //! several shapes: `1×1`, batch 1 with non-square layers, and batch > 1 with
@@ -14,6 +14,12 @@
 //! layer in its input or its parameters) the tests also check the adjoint
 //! identity with `J·v` computed exactly, by the map itself.
 //!
+//! The residual block `Residual<F>` is checked the same way, over
+//! sequences of dense layers and tanh, inside sequences, over a single
+//! layer and inside another residual block; and every layer's backward
+//! variants of `Train::backward` are checked against each other (writing
+//! over stale gradients equals adding to zeros, bit for bit).
+//!
 //! ReLU and LeakyReLU are not differentiable at 0: samples keep every
 //! pre-activation a margin away from it (by construction for the ops, by
 //! filtering for compositions), larger than any perturbation the checker
@@ -22,15 +28,18 @@
 use nalgebra::SMatrix;
 use proptest::prelude::*;
 use stackprop::gradcheck::{self, Config, Failure, Location, Report};
+use stackprop::layer::{Backward, Dx, Grads, NoDx, WithDx};
 use stackprop::loss::{BceWithLogits, Loss, Mse, SoftmaxCrossEntropy, l2};
+use stackprop::module::{AnyScalar, Data, DataMut, Desc, Elem, Module};
 use stackprop::ops::activation::{self as act, Activation};
 use stackprop::ops::{add, matmul, mul};
 use stackprop::rng::Rng;
 use stackprop::train::Trainer;
 use stackprop::{
-    Identity, Layer, LeakyRelu, Linear, LinearNoBias, ParamKind, Params, Relu, Seq, Sigmoid, Tanh,
-    Zeros, params, seq,
+    Identity, Layer, LeakyRelu, Linear, LinearNoBias, ParamKind, Relu, Residual, Seq, Sigmoid,
+    Tanh, Train, Zeros, params, seq,
 };
+use std::fmt::Debug;
 use std::ops::Range;
 
 type M<const R: usize, const C: usize> = SMatrix<f64, R, C>;
@@ -82,15 +91,16 @@ fn layer<L, const I: usize, const B: usize, const O: usize, const C: usize>(
     cfg: &Config,
 ) -> Result<Report, TestCaseError>
 where
-    L: Layer<M<I, B>, Output = M<O, C>> + Params<f64> + Clone,
+    L: Train<M<I, B>, Output = M<O, C>> + Module + Clone,
 {
     let r = gradcheck::check_layer(l, x, &mut Rng::new(seed), cfg).map_err(fail)?;
-    let dirs = usize::from(I * B > 0) + usize::from(L::LEN > 0);
-    prop_assert_eq!(r.evaluations, 6 * (I * B + L::LEN) + 18 * dirs);
+    let len = L::SIZE.params;
+    let dirs = usize::from(I * B > 0) + usize::from(len > 0);
+    prop_assert_eq!(r.evaluations, 6 * (I * B + len) + 18 * dirs);
     let (input_at, params_at) = (r.input.at, r.params.at);
     prop_assert!(matches!(input_at, Location::Input { .. }), "{:?}", input_at);
     let params_checked = matches!(params_at, Location::Param { .. });
-    prop_assert_eq!(L::LEN > 0, params_checked);
+    prop_assert_eq!(len > 0, params_checked);
     Ok(r)
 }
 
@@ -125,7 +135,9 @@ fn abs_dot<const R: usize, const C: usize>(a: &M<R, C>, b: &M<R, C>) -> f64 {
 
 // ---------------------------------------------------------------------------
 // The ops as layers: the first operand is the input, the second a parameter
-// (tensor 0), so the checker checks both operands' gradients.
+// (tensor 0), so the checker checks both operands' gradients. Each is a
+// `Module` (one `f64` weight tensor `b`, PyTorch shape `[R, C]`), a `Layer`
+// and a `Train`.
 
 macro_rules! one_tensor {
     ($name:ident, $a:ident, $b:ident, $field:ident) => {
@@ -137,17 +149,28 @@ macro_rules! one_tensor {
                 self.$field.fill(0.0);
             }
         }
-        impl<const $a: usize, const $b: usize> Params<f64> for $name<$a, $b> {
-            const TENSORS: usize = 1;
-            const LEN: usize = $a * $b;
-            fn tensor(&self, i: usize) -> Option<(ParamKind, &[f64])> {
-                (i == 0).then(|| (ParamKind::Weight, self.$field.as_slice()))
+        impl<const $a: usize, const $b: usize> Module for $name<$a, $b> {
+            type Scalar = f64;
+            const DESC: Desc = Desc::new(stringify!($name))
+                .dim(stringify!($a), $a)
+                .dim(stringify!($b), $b)
+                .tensor::<f64>(stringify!($field), ParamKind::Weight, &[$a, $b]);
+            fn tensor(&self, i: usize) -> Option<Data<'_>> {
+                (i == 0).then(|| self.$field.as_slice().into())
             }
-            fn tensor_mut(&mut self, i: usize) -> Option<(ParamKind, &mut [f64])> {
-                (i == 0).then(|| (ParamKind::Weight, self.$field.as_mut_slice()))
+            fn tensor_mut(&mut self, i: usize) -> Option<DataMut<'_>> {
+                (i == 0).then(|| self.$field.as_mut_slice().into())
             }
         }
     };
+}
+
+/// `g = d` for `Grads::Write`, `g += d` for `Grads::Add`.
+fn put<const R: usize, const C: usize>(g: &mut M<R, C>, d: M<R, C>, mode: Grads) {
+    match mode {
+        Grads::Write => *g = d,
+        Grads::Add => *g += d,
+    }
 }
 
 /// `Y = X + B`.
@@ -158,17 +181,27 @@ struct AddOp<const R: usize, const C: usize> {
 one_tensor!(AddOp, R, C, b);
 impl<const R: usize, const C: usize> Layer<M<R, C>> for AddOp<R, C> {
     type Output = M<R, C>;
-    type Cache = ();
     fn forward(&self, x: &M<R, C>) -> M<R, C> {
         add::forward(x, &self.b)
     }
-    fn forward_train(&self, x: &M<R, C>, _: &mut ()) -> M<R, C> {
-        self.forward(x)
+}
+impl<const R: usize, const C: usize> Train<M<R, C>> for AddOp<R, C> {
+    type Cache = ();
+    fn forward_train(&self, x: &M<R, C>, _: &mut (), y: &mut M<R, C>) {
+        *y = add::forward(x, &self.b);
     }
-    fn backward(&self, _: &M<R, C>, _: &M<R, C>, _: &(), dy: &M<R, C>, g: &mut Self) -> M<R, C> {
+    fn backward<D: Dx>(
+        &self,
+        _: &M<R, C>,
+        _: &M<R, C>,
+        _: &(),
+        dy: &M<R, C>,
+        g: &mut Self,
+        mode: Grads,
+    ) -> Backward<D::Out<M<R, C>>> {
         let (da, db) = add::backward(dy);
-        g.b += db;
-        da
+        put(&mut g.b, db, mode);
+        Backward::new(D::dx(|| da))
     }
 }
 
@@ -180,17 +213,27 @@ struct MulOp<const R: usize, const C: usize> {
 one_tensor!(MulOp, R, C, b);
 impl<const R: usize, const C: usize> Layer<M<R, C>> for MulOp<R, C> {
     type Output = M<R, C>;
-    type Cache = ();
     fn forward(&self, x: &M<R, C>) -> M<R, C> {
         mul::forward(x, &self.b)
     }
-    fn forward_train(&self, x: &M<R, C>, _: &mut ()) -> M<R, C> {
-        self.forward(x)
+}
+impl<const R: usize, const C: usize> Train<M<R, C>> for MulOp<R, C> {
+    type Cache = ();
+    fn forward_train(&self, x: &M<R, C>, _: &mut (), y: &mut M<R, C>) {
+        *y = mul::forward(x, &self.b);
     }
-    fn backward(&self, x: &M<R, C>, _: &M<R, C>, _: &(), dy: &M<R, C>, g: &mut Self) -> M<R, C> {
+    fn backward<D: Dx>(
+        &self,
+        x: &M<R, C>,
+        _: &M<R, C>,
+        _: &(),
+        dy: &M<R, C>,
+        g: &mut Self,
+        mode: Grads,
+    ) -> Backward<D::Out<M<R, C>>> {
         let (da, db) = mul::backward(x, &self.b, dy);
-        g.b += db;
-        da
+        put(&mut g.b, db, mode);
+        Backward::new(D::dx(|| da))
     }
 }
 
@@ -202,22 +245,33 @@ struct MatmulOp<const K: usize, const N: usize> {
 one_tensor!(MatmulOp, K, N, x2);
 impl<const P: usize, const K: usize, const N: usize> Layer<M<P, K>> for MatmulOp<K, N> {
     type Output = M<P, N>;
-    type Cache = ();
     fn forward(&self, x: &M<P, K>) -> M<P, N> {
         matmul::forward(x, &self.x2)
     }
-    fn forward_train(&self, x: &M<P, K>, _: &mut ()) -> M<P, N> {
-        self.forward(x)
+}
+impl<const P: usize, const K: usize, const N: usize> Train<M<P, K>> for MatmulOp<K, N> {
+    type Cache = ();
+    fn forward_train(&self, x: &M<P, K>, _: &mut (), y: &mut M<P, N>) {
+        *y = matmul::forward(x, &self.x2);
     }
-    fn backward(&self, x: &M<P, K>, _: &M<P, N>, _: &(), dy: &M<P, N>, g: &mut Self) -> M<P, K> {
+    fn backward<D: Dx>(
+        &self,
+        x: &M<P, K>,
+        _: &M<P, N>,
+        _: &(),
+        dy: &M<P, N>,
+        g: &mut Self,
+        mode: Grads,
+    ) -> Backward<D::Out<M<P, K>>> {
         let (d1, d2) = matmul::backward(x, &self.x2, dy);
-        g.x2 += d2;
-        d1
+        put(&mut g.x2, d2, mode);
+        Backward::new(D::dx(|| d1))
     }
 }
 
 /// An activation through `ops::activation` (the layers in
-/// `layers::activation` are checked separately).
+/// `layers::activation` are checked separately): `forward` through
+/// `act::forward`, `forward_train` through `act::forward_into`.
 #[derive(Clone, Copy, Debug, Default)]
 struct ActOp<A>(A);
 impl<A: Default> Zeros for ActOp<A> {
@@ -226,27 +280,32 @@ impl<A: Default> Zeros for ActOp<A> {
     }
     fn set_zero(&mut self) {}
 }
-impl<A: Default> Params<f64> for ActOp<A> {
-    const TENSORS: usize = 0;
-    const LEN: usize = 0;
-    fn tensor(&self, _: usize) -> Option<(ParamKind, &[f64])> {
-        None
-    }
-    fn tensor_mut(&mut self, _: usize) -> Option<(ParamKind, &mut [f64])> {
-        None
-    }
+impl<A> Module for ActOp<A> {
+    type Scalar = AnyScalar;
+    const DESC: Desc = Desc::new("ActOp");
 }
-impl<A: Activation<f64> + Default, const R: usize, const C: usize> Layer<M<R, C>> for ActOp<A> {
+impl<A: Activation<f64>, const R: usize, const C: usize> Layer<M<R, C>> for ActOp<A> {
     type Output = M<R, C>;
-    type Cache = ();
     fn forward(&self, x: &M<R, C>) -> M<R, C> {
         act::forward(&self.0, x)
     }
-    fn forward_train(&self, x: &M<R, C>, _: &mut ()) -> M<R, C> {
-        self.forward(x)
+}
+impl<A: Activation<f64> + Default, const R: usize, const C: usize> Train<M<R, C>> for ActOp<A> {
+    type Cache = ();
+    fn forward_train(&self, x: &M<R, C>, _: &mut (), y: &mut M<R, C>) {
+        act::forward_into(&self.0, x, y)
     }
-    fn backward(&self, _: &M<R, C>, y: &M<R, C>, _: &(), dy: &M<R, C>, _: &mut Self) -> M<R, C> {
-        act::backward(&self.0, y, dy)
+    fn backward<D: Dx>(
+        &self,
+        _: &M<R, C>,
+        y: &M<R, C>,
+        _: &(),
+        dy: &M<R, C>,
+        _: &mut Self,
+        _: Grads,
+    ) -> Backward<D::Out<M<R, C>>> {
+        // No parameters: nothing that could be non-finite.
+        Backward { dx: D::dx(|| act::backward(&self.0, y, dy)), finite: true }
     }
 }
 
@@ -285,19 +344,21 @@ fn matmul_at<const P: usize, const K: usize, const N: usize>(
     adjoint_exact(j2.dot(&u), v2.dot(&d2), abs_dot(&j2, &u).max(abs_dot(&v2, &d2)))
 }
 
-/// An activation, as an op and as a layer, at one shape.
+/// An activation, as an op and as a layer, at one shape; and the layer's
+/// backward variants against each other.
 fn activation<A, const R: usize, const C: usize>(
     f: A,
     x: &M<R, C>,
     seed: u64,
 ) -> Result<(), TestCaseError>
 where
-    A: Activation<f64> + Default + Layer<M<R, C>, Output = M<R, C>> + Params<f64> + Clone,
+    A: Activation<f64> + Default + Train<M<R, C>, Output = M<R, C>> + Module + Clone + Debug,
+    A::Cache: PartialEq + Debug,
 {
     let cfg = Config::default();
     layer(&ActOp(f), x, seed, &cfg)?;
     layer(&f, x, seed, &cfg)?;
-    Ok(())
+    modes_agree(&f, x, &SMatrix::from_fn(|i, j| (i + 2 * j) as f64 * 0.3 - 0.5), &f)
 }
 
 fn five<const R: usize, const C: usize>() -> impl Strategy<Value = [M<R, C>; 5]> {
@@ -388,7 +449,7 @@ fn dense<const I: usize, const O: usize, const B: usize>(
     layer(&nb, x, seed, &cfg)?;
 
     let mut g = Linear::zeros();
-    let dx = l.backward(x, &l.forward(x), &(), &u, &mut g);
+    let dx = l.backward::<WithDx>(x, &l.forward(x), &(), &u, &mut g, Grads::Add).dx;
     let jx = l.weight * vx;
     adjoint_exact(jx.dot(&u), vx.dot(&dx), abs_dot(&jx, &u).max(abs_dot(&vx, &dx)))?;
     let jt = vw * x + vb * M::<1, B>::repeat(1.0);
@@ -396,63 +457,89 @@ fn dense<const I: usize, const O: usize, const B: usize>(
     let vg_terms = abs_dot(&vw, &g.weight) + abs_dot(&vb, &g.bias);
     adjoint_exact(jt.dot(&u), vg, abs_dot(&jt, &u).max(vg_terms))?;
 
-    writes_equal_adds(l, x, &u, &Linear { weight: vw, bias: vb })?;
-    writes_equal_adds(&nb, x, &u, &LinearNoBias { weight: vw })?;
+    modes_agree(l, x, &u, &Linear { weight: vw, bias: vb })?;
+    modes_agree(&nb, x, &u, &LinearNoBias { weight: vw })?;
 
     let mut g = LinearNoBias::zeros();
-    let dx_nb = nb.backward(x, &nb.forward(x), &(), &u, &mut g);
+    let dx_nb = nb.backward::<WithDx>(x, &nb.forward(x), &(), &u, &mut g, Grads::Add).dx;
     prop_assert_eq!(dx_nb, dx);
     let jt = vw * x;
     adjoint_exact(jt.dot(&u), vw.dot(&g.weight), abs_dot(&jt, &u).max(abs_dot(&vw, &g.weight)))
 }
 
-/// `backward_into` / `backward_params_into` (and their `_checked`
-/// variants) over stale gradients (`stale`, any values) give bit for bit
-/// the parameter gradients that `backward` / `backward_params` add to
-/// zeroed ones, and the same input gradient. `forward_train_into` over a
-/// stale output (`dy`'s values) and a cache filled by a pass on `−x` gives
-/// `forward_train`'s output and cache.
-fn writes_equal_adds<L, X>(l: &L, x: &X, dy: &L::Output, stale: &L) -> Result<(), TestCaseError>
+/// The bits of every `f64` tensor of `g`, in order.
+fn bits<L: Module>(g: &L) -> Vec<u64> {
+    (0..L::SIZE.tensors)
+        .filter_map(|i| g.tensor(i).and_then(f64::of))
+        .flat_map(|t| t.iter().map(|v| v.to_bits()))
+        .collect()
+}
+
+/// Whether every `f64` tensor of `g` is finite.
+fn finite<L: Module>(g: &L) -> bool {
+    bits(g).iter().all(|&b| f64::from_bits(b).is_finite())
+}
+
+/// `g` with every `f64` tensor filled with NaN (which any read would keep).
+fn nans<L: Module + Clone>(g: &L) -> L {
+    let mut g = g.clone();
+    for i in 0..L::SIZE.tensors {
+        if let Some(t) = g.tensor_mut(i).and_then(f64::of_mut) {
+            t.fill(f64::NAN);
+        }
+    }
+    g
+}
+
+/// The variants of `Train::backward` agree:
+///
+/// * `Grads::Write` over stale gradients (`stale`, any values, and all NaN)
+///   gives bit for bit the parameter gradient `Grads::Add` adds to zeroed
+///   ones, and the same input gradient;
+/// * without the input gradient (`NoDx`, writing and adding) the same
+///   parameter gradient;
+/// * `.finite` is never `true` for a gradient that is not finite.
+///
+/// And `forward_train` gives `forward`'s output, also over a stale output
+/// (`dy`'s values; the checker tries NaN) and a cache filled by a pass on
+/// `−x`, where it also gives the cache of a pass into fresh values.
+fn modes_agree<L, X>(l: &L, x: &X, dy: &L::Output, stale: &L) -> Result<(), TestCaseError>
 where
-    L: Layer<X> + Params<f64> + Clone,
-    L::Output: Clone + PartialEq + std::fmt::Debug,
-    L::Cache: PartialEq + std::fmt::Debug,
-    X: PartialEq + std::fmt::Debug + Clone + std::ops::Neg<Output = X>,
+    L: Train<X> + Module + Clone,
+    L::Output: Clone + PartialEq + Debug,
+    L::Cache: PartialEq + Debug,
+    X: PartialEq + Debug + Clone + std::ops::Neg<Output = X>,
 {
-    let bits = |g: &L| {
-        let mut v = vec![];
-        stackprop::params::for_each(g, |_, t| v.extend(t.iter().map(|x| x.to_bits())));
-        v
-    };
     let mut cache = L::Cache::zeros();
-    let y = l.forward_train(x, &mut cache);
+    let mut y = L::Output::zeros();
+    l.forward_train(x, &mut cache, &mut y);
+    prop_assert_eq!(&y, &l.forward(x));
     let mut stale_cache = L::Cache::zeros();
-    let _ = l.forward_train(&-x.clone(), &mut stale_cache);
     let mut out = dy.clone();
-    l.forward_train_into(x, &mut stale_cache, &mut out);
+    l.forward_train(&-x.clone(), &mut stale_cache, &mut out);
+    out = dy.clone();
+    l.forward_train(x, &mut stale_cache, &mut out);
     prop_assert_eq!(&out, &y);
     prop_assert_eq!(&stale_cache, &cache);
-    let (mut added, mut written) = (L::zeros(), stale.clone());
-    let dx_added = l.backward(x, &y, &cache, dy, &mut added);
-    let dx_written = l.backward_into(x, &y, &cache, dy, &mut written);
-    prop_assert_eq!(bits(&written), bits(&added));
-    prop_assert_eq!(&dx_written, &dx_added);
-    let (mut added, mut written) = (L::zeros(), stale.clone());
-    l.backward_params(x, &y, &cache, dy, &mut added);
-    l.backward_params_into(x, &y, &cache, dy, &mut written);
-    prop_assert_eq!(bits(&written), bits(&added));
-    // The checked variants write the same, and never claim "known finite"
-    // for a gradient that is not.
-    let finite = |g: &L| bits(g).iter().all(|&b| f64::from_bits(b).is_finite());
-    let mut checked = stale.clone();
-    let (dx_checked, known) = l.backward_into_checked(x, &y, &cache, dy, &mut checked);
-    prop_assert_eq!(bits(&checked), bits(&added));
-    prop_assert_eq!(dx_checked, dx_added);
-    prop_assert!(!known || finite(&checked));
-    let mut checked = stale.clone();
-    let known = l.backward_params_into_checked(x, &y, &cache, dy, &mut checked);
-    prop_assert_eq!(bits(&checked), bits(&added));
-    prop_assert!(!known || finite(&checked));
+
+    let mut added = L::zeros();
+    let a = l.backward::<WithDx>(x, &y, &cache, dy, &mut added, Grads::Add);
+    prop_assert!(!a.finite || finite(&added), "known finite, but it is not");
+    let mut added_params = L::zeros();
+    let p = l.backward::<NoDx>(x, &y, &cache, dy, &mut added_params, Grads::Add);
+    prop_assert_eq!(bits(&added_params), bits(&added));
+    prop_assert!(!p.finite || finite(&added_params), "known finite, but it is not");
+    for stale in [stale.clone(), nans(stale)] {
+        let mut written = stale.clone();
+        let w = l.backward::<WithDx>(x, &y, &cache, dy, &mut written, Grads::Write);
+        prop_assert_eq!(bits(&written), bits(&added));
+        prop_assert_eq!(&w.dx, &a.dx);
+        prop_assert!(!w.finite || finite(&written), "known finite, but it is not");
+        let mut written = stale;
+        let w = l.backward::<NoDx>(x, &y, &cache, dy, &mut written, Grads::Write);
+        prop_assert_eq!(bits(&written), bits(&added));
+        prop_assert!(!w.finite || finite(&written), "known finite, but it is not");
+    }
     Ok(())
 }
 
@@ -592,9 +679,9 @@ macro_rules! composition {
                 layer(&b.0, &b.1, s, &cfg)?;
                 layer(&c.0, &c.1, s, &cfg)?;
                 let dy = |i: usize, j: usize| (i + 2 * j) as f64 * 0.3 - 0.5;
-                writes_equal_adds(&a.0, &a.1, &SMatrix::from_fn(dy), &a.0)?;
-                writes_equal_adds(&b.0, &b.1, &SMatrix::from_fn(dy), &b.0)?;
-                writes_equal_adds(&c.0, &c.1, &SMatrix::from_fn(dy), &c.0)?;
+                modes_agree(&a.0, &a.1, &SMatrix::from_fn(dy), &a.0)?;
+                modes_agree(&b.0, &b.1, &SMatrix::from_fn(dy), &b.0)?;
+                modes_agree(&c.0, &c.1, &SMatrix::from_fn(dy), &c.0)?;
             }
         }
     };
@@ -614,6 +701,166 @@ composition!(composition_leaky_relu, leaky(), true);
 composition!(composition_sigmoid, Just(Sigmoid), false);
 composition!(composition_tanh, Just(Tanh), false);
 composition!(composition_identity, Just(Identity), false);
+
+// ---------------------------------------------------------------------------
+// The residual block `y = x + F(x)`: over a sequence of dense layers and
+// tanh at several widths, inside a sequence (first, in the middle, last),
+// over a single layer, and inside another residual block; batch 1 and > 1.
+
+/// `F = Linear → tanh`, keeping the width.
+type LinTanh<const N: usize> = Seq![Linear<f64, N, N>, Tanh];
+/// `F = Linear → tanh → Linear`, through `H` hidden units.
+type Block<const N: usize, const H: usize> = Seq![Linear<f64, N, H>, Tanh, Linear<f64, H, N>];
+
+fn lin_tanh<const N: usize>() -> impl Strategy<Value = Residual<LinTanh<N>>> {
+    linear().prop_map(|l| Residual::new(seq![l, Tanh]))
+}
+
+fn block<const N: usize, const H: usize>() -> impl Strategy<Value = Residual<Block<N, H>>> {
+    (linear(), linear()).prop_map(|(a, b)| Residual::new(seq![a, Tanh, b]))
+}
+
+/// An upstream gradient for the mode checks.
+fn dy<const R: usize, const C: usize>() -> M<R, C> {
+    M::from_fn(|i, j| (i + 2 * j) as f64 * 0.3 - 0.5)
+}
+
+/// The checker, and the backward variants, for a model at one input.
+fn model<L, const I: usize, const B: usize, const O: usize, const C: usize>(
+    l: &L,
+    x: &M<I, B>,
+    seed: u64,
+) -> Result<(), TestCaseError>
+where
+    L: Train<M<I, B>, Output = M<O, C>> + Module + Clone,
+    L::Cache: PartialEq + Debug,
+{
+    layer(l, x, seed, &Config::default())?;
+    modes_agree(l, x, &dy(), l)
+}
+
+/// A residual block is its inner map plus the identity, exactly: `forward`
+/// is `x + F(x)` bit for bit, `forward_train` keeps `F`'s output and `F`'s
+/// own cache (as `F`'s own `forward_train` computes them), and `backward`
+/// gives `F`'s parameter gradient bit for bit and `dy + F`'s input gradient;
+/// then the checker and the backward variants.
+fn residual<F, const N: usize, const B: usize>(
+    r: &Residual<F>,
+    x: &M<N, B>,
+    seed: u64,
+) -> Result<(), TestCaseError>
+where
+    F: Train<M<N, B>, Output = M<N, B>> + Module + Clone,
+    F::Cache: PartialEq + Debug,
+{
+    let fx = r.inner.forward(x);
+    prop_assert_eq!(r.forward(x), x + fx);
+    prop_assert_eq!(<Residual<F> as Module>::SIZE.params, F::SIZE.params);
+    let mut cache = <Residual<F> as Train<M<N, B>>>::Cache::zeros();
+    let mut y = M::<N, B>::from_element(f64::NAN);
+    r.forward_train(x, &mut cache, &mut y);
+    prop_assert_eq!(y, x + fx);
+    let (mut fc, mut fy) = (F::Cache::zeros(), M::<N, B>::zeros());
+    r.inner.forward_train(x, &mut fc, &mut fy);
+    prop_assert_eq!(&cache.0, &fy);
+    prop_assert_eq!(&cache.1, &fc);
+    let u = dy::<N, B>();
+    for mode in [Grads::Add, Grads::Write] {
+        let (mut g, mut gi) = (nans(r), nans(&r.inner));
+        if mode == Grads::Add {
+            (g, gi) = (Residual::zeros(), F::zeros());
+        }
+        let b = r.backward::<WithDx>(x, &y, &cache, &u, &mut g, mode);
+        let bi = r.inner.backward::<WithDx>(x, &fy, &fc, &u, &mut gi, mode);
+        prop_assert_eq!(bits(&g), bits(&gi));
+        prop_assert_eq!(b.finite, bi.finite);
+        prop_assert_eq!(b.dx, u + bi.dx);
+        let (mut gp, mut gpi) = (nans(r), nans(&r.inner));
+        if mode == Grads::Add {
+            (gp, gpi) = (Residual::zeros(), F::zeros());
+        }
+        let b = r.backward::<NoDx>(x, &y, &cache, &u, &mut gp, mode);
+        let bi = r.inner.backward::<NoDx>(x, &fy, &fc, &u, &mut gpi, mode);
+        prop_assert_eq!(bits(&gp), bits(&g));
+        prop_assert_eq!(bits(&gpi), bits(&gi));
+        prop_assert_eq!(b.finite, bi.finite);
+    }
+    model(r, x, seed)
+}
+
+proptest! {
+    /// `Residual<Seq![Linear, Tanh]>` and `Residual<Seq![Linear, Tanh,
+    /// Linear]>`, widths 1 to 4, batch 1 and > 1.
+    #[test]
+    fn residual_over_linear_and_tanh(
+        s in any::<u64>(),
+        a in (lin_tanh::<1>(), mat::<1, 1>(-2.0..2.0)),
+        b in (block::<3, 4>(), mat::<3, 1>(-2.0..2.0)),
+        c in (block::<2, 3>(), mat::<2, 4>(-2.0..2.0)),
+        d in (lin_tanh::<4>(), mat::<4, 3>(-2.0..2.0)),
+    ) {
+        residual(&a.0, &a.1, s)?;
+        residual(&b.0, &b.1, s)?;
+        residual(&c.0, &c.1, s)?;
+        residual(&d.0, &d.1, s)?;
+    }
+
+    /// A residual block inside a sequence: in the middle (batch 1 and 4),
+    /// first (its input gradient is the model's), last, and two in a row.
+    #[test]
+    fn residual_inside_a_sequence(
+        s in any::<u64>(),
+        mid in (linear::<2, 3>(), block::<3, 4>(), linear::<3, 2>()),
+        x1 in mat::<2, 1>(-2.0..2.0),
+        x4 in mat::<2, 4>(-2.0..2.0),
+        first in (block::<2, 3>(), linear::<2, 1>(), mat::<2, 3>(-2.0..2.0)),
+        last in (linear::<1, 2>(), lin_tanh::<2>(), mat::<1, 1>(-2.0..2.0)),
+        two in (lin_tanh::<3>(), block::<3, 2>(), mat::<3, 2>(-2.0..2.0)),
+    ) {
+        let (la, r, lb) = mid;
+        let net = seq![la, Tanh, r, lb];
+        model(&net, &x1, s)?;
+        model(&net, &x4, s)?;
+        let (r, l, x) = first;
+        model(&seq![r, l], &x, s)?;
+        let (l, r, x) = last;
+        model(&seq![l, Sigmoid, r], &x, s)?;
+        let (r1, r2, x) = two;
+        model(&seq![r1, r2], &x, s)?;
+    }
+
+    /// A residual block whose inner map is one layer: a dense layer with
+    /// and without bias, an activation.
+    #[test]
+    fn residual_of_a_single_layer(
+        s in any::<u64>(),
+        a in (linear::<1, 1>(), mat::<1, 1>(-2.0..2.0)),
+        b in (linear::<3, 3>(), mat::<3, 1>(-2.0..2.0)),
+        c in (linear_nb::<2, 2>(), mat::<2, 4>(-2.0..2.0)),
+        d in mat::<3, 2>(-3.0..3.0),
+    ) {
+        residual(&Residual::new(a.0), &a.1, s)?;
+        residual(&Residual::new(b.0), &b.1, s)?;
+        residual(&Residual::new(c.0), &c.1, s)?;
+        residual(&Residual::new(Tanh), &d, s)?;
+    }
+
+    /// A residual block inside a residual block: `x + (G(x) + H(G(x)))`
+    /// with `H` itself a block, and `Residual<Residual<Linear>>`.
+    #[test]
+    fn residual_inside_a_residual(
+        s in any::<u64>(),
+        a in (linear::<2, 2>(), block::<2, 3>(), mat::<2, 1>(-2.0..2.0)),
+        b in (linear::<3, 3>(), block::<3, 2>(), mat::<3, 4>(-2.0..2.0)),
+        c in (linear::<2, 2>(), mat::<2, 2>(-2.0..2.0)),
+    ) {
+        let (l, r, x) = a;
+        residual(&Residual::new(seq![l, Tanh, r]), &x, s)?;
+        let (l, r, x) = b;
+        residual(&Residual::new(seq![l, Tanh, r]), &x, s)?;
+        residual(&Residual::new(Residual::new(c.0)), &c.1, s)?;
+    }
+}
 
 // ---------------------------------------------------------------------------
 // L2 weight decay, and a whole training gradient (model, loss, L2)
@@ -643,7 +890,7 @@ proptest! {
         check!(&a);
         check!(&b);
         let r = check!(&m);
-        prop_assert_eq!(r.evaluations, 6 * <Mlp as Params<f64>>::LEN + 18);
+        prop_assert_eq!(r.evaluations, 6 * <Mlp as Module>::SIZE.params + 18);
     }
 
     /// `Trainer::gradient` (forward, MSE loss, L2 term, backward through five
@@ -657,9 +904,40 @@ proptest! {
                 Trainer::new(stackprop::optim::Sgd::new(0.1)).with_l2(lambda);
             let j = tr.gradient(m, &Mse, &x, &t).unwrap();
             assert!((j - objective(m)).abs() <= 1e-12 * j.abs());
-            params::zip(g, &tr.grads, |_, g, d| g.iter_mut().zip(d).for_each(|(g, d)| *g += d));
+            params::zip(g, &tr.backprop.grads, |_, g, d: &[f64]| {
+                g.iter_mut().zip(d).for_each(|(g, d)| *g += d)
+            });
         };
         gradcheck::check_penalty(&m, objective, gradient, &mut Rng::new(s), &Config::default())
             .map_err(fail)?;
     }
+
+    /// The same through a model with a residual block, whose trainer keeps
+    /// the block's inner output in its cache.
+    #[test]
+    fn trainer_gradient_through_a_residual(
+        s in any::<u64>(), lambda in 0.0..1.0f64,
+        (la, r, lb) in (linear::<3, 4>(), block::<4, 3>(), linear::<4, 2>()),
+        x in mat::<3, 5>(-2.0..2.0), t in mat::<2, 5>(-1.0..1.0),
+    ) {
+        let m: ResNet = seq![la, Tanh, r, lb];
+        let objective =
+            |m: &ResNet| Mse.loss(&m.forward(&x), &t).unwrap() + l2::penalty(m, lambda);
+        let gradient = |m: &ResNet, g: &mut ResNet| {
+            let mut tr: Trainer<f64, ResNet, M<3, 5>, _> =
+                Trainer::new(stackprop::optim::Sgd::new(0.1)).with_l2(lambda);
+            let j = tr.gradient(m, &Mse, &x, &t).unwrap();
+            assert!((j - objective(m)).abs() <= 1e-12 * j.abs());
+            assert_eq!(tr.backprop.y, m.forward(&x));
+            params::zip(g, &tr.backprop.grads, |_, g, d: &[f64]| {
+                g.iter_mut().zip(d).for_each(|(g, d)| *g += d)
+            });
+        };
+        let cfg = Config::default();
+        let r = gradcheck::check_penalty(&m, objective, gradient, &mut Rng::new(s), &cfg)
+            .map_err(fail)?;
+        prop_assert_eq!(r.evaluations, 6 * <ResNet as Module>::SIZE.params + 18);
+    }
 }
+
+type ResNet = Seq![Linear<f64, 3, 4>, Tanh, Residual<Block<4, 3>>, Linear<f64, 4, 2>];

@@ -1,11 +1,13 @@
-//! The "known finite" answer of the checked backward passes
-//! (`Layer::backward_params_into_checked`), which lets `Trainer::step` skip
-//! its own check of the gradient: the same gradients as the unchecked
-//! passes, `true` only when every written value is finite, and a step with
-//! a gradient that overflows still fails and leaves the model unchanged.
+//! The "known finite" answer of the backward pass (`Backward::finite` of
+//! `Train::backward::<NoDx>` writing (`Grads::Write`), what `Trainer::step`
+//! runs), which lets `Trainer::step` skip its own check of the gradient: the
+//! same gradients as adding into zeros, `true` only when every written value
+//! is finite, and a step with a gradient that overflows still fails and
+//! leaves the model unchanged.
 
 use nalgebra::SMatrix;
 use proptest::prelude::*;
+use stackprop::layer::{Grads, NoDx, WithDx};
 use stackprop::prelude::*;
 use stackprop::rng::{Init, Rng};
 use stackprop::{Zeros, params};
@@ -13,13 +15,13 @@ use stackprop::{Zeros, params};
 /// 40 rows (16-lane kernels under AVX-512), 3 rows (8 lanes).
 type Net = Seq![Linear<f32, 5, 40>, Relu, Linear<f32, 40, 3>];
 
-fn bits<P: Params<f32>>(p: &P) -> Vec<u32> {
+fn bits<P: Module<Scalar = f32>>(p: &P) -> Vec<u32> {
     let mut v = vec![];
-    params::for_each(p, |_, t| v.extend(t.iter().map(|x| x.to_bits())));
+    params::for_each(p, |_, t: &[f32]| v.extend(t.iter().map(|x| x.to_bits())));
     v
 }
 
-fn all_finite<P: Params<f32>>(p: &P) -> bool {
+fn all_finite<P: Module<Scalar = f32>>(p: &P) -> bool {
     bits(p).iter().all(|&b| f32::from_bits(b).is_finite())
 }
 
@@ -28,18 +30,28 @@ fn net(seed: u64) -> Net {
     seq![Linear::init(&mut rng, Init::Torch), Relu, Linear::init(&mut rng, Init::Torch)]
 }
 
-/// The checked pass on `x`: its gradient equals the unchecked one bit for
-/// bit; returns the answer.
+/// The step's pass on `x` (`NoDx`, `Grads::Write` over stale values):
+/// its gradient equals, bit for bit, the one added into zeros
+/// (`NoDx`, `Grads::Add`) and the one written with the input gradient
+/// (`WithDx`, `Grads::Write`); no variant says "known finite" for a
+/// gradient that is not.
+/// Returns the step's answer.
 fn checked<const B: usize>(n: &Net, x: &SMatrix<f32, 5, B>, dy: &SMatrix<f32, 3, B>) -> bool {
-    let mut cache = <Net as Layer<SMatrix<f32, 5, B>>>::Cache::zeros();
-    let y = n.forward_train(x, &mut cache);
+    let mut cache = <Net as Train<SMatrix<f32, 5, B>>>::Cache::zeros();
+    let mut y = SMatrix::<f32, 3, B>::zeros();
+    n.forward_train(x, &mut cache, &mut y);
     let mut plain = Net::zeros();
-    n.backward_params_into(x, &y, &cache, dy, &mut plain);
+    let added = n.backward::<NoDx>(x, &y, &cache, dy, &mut plain, Grads::Add);
+    assert!(!added.finite || all_finite(&plain), "known finite, but it is not");
     let mut g = n.clone(); // stale values
-    let known = n.backward_params_into_checked(x, &y, &cache, dy, &mut g);
+    let b = n.backward::<NoDx>(x, &y, &cache, dy, &mut g, Grads::Write);
     assert_eq!(bits(&g), bits(&plain));
-    assert!(!known || all_finite(&g), "known finite, but it is not");
-    known
+    assert!(!b.finite || all_finite(&g), "known finite, but it is not");
+    let mut h = n.clone();
+    let w = n.backward::<WithDx>(x, &y, &cache, dy, &mut h, Grads::Write);
+    assert_eq!(bits(&h), bits(&plain));
+    assert!(!w.finite || all_finite(&h), "known finite, but it is not");
+    b.finite
 }
 
 proptest! {
@@ -93,7 +105,7 @@ fn an_overflowing_bias_gradient_is_never_known_finite() {
     let dy = SMatrix::<f32, 40, 4>::repeat(f32::MAX);
     let y = l.forward(&x);
     let mut g = Linear::zeros();
-    assert!(!l.backward_params_into_checked(&x, &y, &(), &dy, &mut g));
+    assert!(!l.backward::<NoDx>(&x, &y, &(), &dy, &mut g, Grads::Write).finite);
     assert!(g.weight.iter().all(|w| w.is_finite()));
     assert!(g.bias.iter().all(|b| b.is_infinite()));
 }
@@ -143,4 +155,39 @@ fn step_with_l2_rejects_a_weight_gradient_that_overflows_with_the_decay() {
     // The same step with a decay that keeps it finite goes through.
     let mut tr = Trainer::new(Sgd::new(0.0f32)).with_l2(1e37);
     assert!(tr.step(&mut l, &Mse, &x, &t).is_ok_and(|j| j.is_finite()));
+}
+
+/// A residual block passes its inner layers' answer on: known finite for
+/// finite data on x86-64, never for an inner weight gradient that
+/// overflows; and a step whose only overflowing gradient is inside the
+/// block fails and keeps the model (`y = h + (−h)` is 0, the loss 100, the
+/// inner weight's gradient `−20·3e38` is −∞, every other gradient finite).
+#[test]
+fn a_residual_block_passes_the_answer_on() {
+    type Block = Residual<Seq![Linear<f32, 5, 5>, Relu]>;
+    type X = SMatrix<f32, 5, 3>;
+    let r: Block = Residual::new(seq![Linear::init(&mut Rng::new(4), Init::Torch), Relu]);
+    let known = |x: &X| {
+        let mut cache = <Block as Train<X>>::Cache::zeros();
+        let mut y = X::zeros();
+        r.forward_train(x, &mut cache, &mut y);
+        let mut g = r.clone();
+        let b = r.backward::<NoDx>(x, &y, &cache, &X::repeat(0.5), &mut g, Grads::Write);
+        assert!(!b.finite || all_finite(&g), "known finite, but it is not");
+        b.finite
+    };
+    assert_eq!(known(&X::from_fn(|i, j| i as f32 - 0.5 * j as f32)), cfg!(target_arch = "x86_64"));
+    assert!(!known(&X::from_fn(|i, _| if i == 1 { f32::MAX } else { 1.0 })));
+
+    let mut n: Seq![Linear<f32, 1, 1>, Residual<Linear<f32, 1, 1>>] = seq![
+        Linear::from_fn(|_, _| 1.0, |_| 0.0),
+        Residual::new(Linear::from_fn(|_, _| -1.0, |_| 0.0))
+    ];
+    let before = bits(&n);
+    let mut tr = Trainer::new(Sgd::new(0.1f32));
+    let r = tr.step(&mut n, &Mse, &SMatrix::<f32, 1, 1>::repeat(3e38), &SMatrix::repeat(10.0));
+    assert_eq!(r, Err(stackprop::Error::NonFinite { what: "gradient" }));
+    assert_eq!(bits(&n), before);
+    assert!(tr.backprop.grads.1.inner.weight[0].is_infinite());
+    assert!(tr.backprop.grads.0.weight[0].is_finite());
 }

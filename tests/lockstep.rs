@@ -22,6 +22,7 @@
 use nalgebra::SMatrix;
 use proptest::prelude::{ProptestConfig, proptest};
 use simba::simd::{WideF32x8, WideF64x4};
+use stackprop::module::Elem;
 use stackprop::prelude::*;
 use stackprop::scalar::SimdValue;
 
@@ -42,15 +43,18 @@ fn model<T: stackprop::Real>(seed: u64) -> Net<T> {
 /// The `N` models as the lanes of one network over `P`.
 fn pack<P, E, const N: usize>(models: &[Net<E>; N]) -> Net<P>
 where
-    P: stackprop::Real + SimdValue<Element = E>,
-    E: stackprop::Real,
+    P: stackprop::Real + SimdValue<Element = E> + Elem,
+    E: stackprop::Real + Elem,
+    Net<P>: Module<Scalar = P>,
+    Net<E>: Module<Scalar = E>,
 {
+    const { assert!(<Net<E> as Module>::SIZE.tensors == <Net<P> as Module>::SIZE.tensors) };
     let mut net = Net::<P>::zeros();
-    for t in 0..<Net<E> as Params<E>>::TENSORS {
-        let (_, dst) = net.tensor_mut(t).expect("tensor t");
+    for t in 0..<Net<E> as Module>::SIZE.tensors {
+        let dst = net.tensor_mut(t).and_then(P::of_mut).expect("tensor t");
         for (e, d) in dst.iter_mut().enumerate() {
             for (l, m) in models.iter().enumerate() {
-                d.replace(l, m.tensor(t).expect("t").1[e]);
+                d.replace(l, m.tensor(t).and_then(E::of).expect("t")[e]);
             }
         }
     }
@@ -60,13 +64,16 @@ where
 /// Every parameter of lane `l` of `wide` equals `singles[l]`'s.
 fn assert_lanes_equal<P, E, const N: usize>(wide: &Net<P>, singles: &[Net<E>; N])
 where
-    P: stackprop::Real + SimdValue<Element = E>,
-    E: stackprop::Real + core::fmt::Debug,
+    P: stackprop::Real + SimdValue<Element = E> + Elem,
+    E: stackprop::Real + Elem + core::fmt::Debug,
+    Net<P>: Module<Scalar = P>,
+    Net<E>: Module<Scalar = E>,
 {
-    for tensor in 0..<Net<E> as Params<E>>::TENSORS {
-        let (_, w) = wide.tensor(tensor).expect("tensor");
+    for tensor in 0..<Net<E> as Module>::SIZE.tensors {
+        let w = wide.tensor(tensor).and_then(P::of).expect("tensor");
         for (l, single) in singles.iter().enumerate() {
-            let (_, s) = single.tensor(tensor).expect("tensor");
+            let s = single.tensor(tensor).and_then(E::of).expect("tensor");
+            assert_eq!(w.len(), s.len(), "tensor {tensor}");
             for (e, (a, b)) in w.iter().zip(s).enumerate() {
                 assert_eq!(a.extract(l), *b, "tensor {tensor}, element {e}, lane {l}");
             }
@@ -94,7 +101,7 @@ fn lockstep_equals_separate(seed: u64, steps: usize, adam: bool, l2: bool) {
         if l2 {
             tw = tw.with_l2(WideF32x8::from(core::array::from_fn(|l| 1e-3 * (l + 1) as f32)));
             for (l, t) in ts.iter_mut().enumerate() {
-                t.l2 = Some(1e-3 * (l + 1) as f32);
+                t.backprop.l2 = Some(1e-3 * (l + 1) as f32);
             }
         }
         for _ in 0..steps {

@@ -10,7 +10,8 @@
 //!        and loops (no stackprop, no nalgebra arithmetic), and
 //!    (b) golden values printed by `tools/d2l_reference.py` (plain Python),
 //!    to 1e-12 relative, through both `Trainer::gradient` and the low-level
-//!    `forward_train` / `backward_params` / `loss::l2` path.
+//!    path: `forward_train`, `backward::<NoDx>` adding (`Grads::Add`) and
+//!    `loss::l2`.
 //!
 //! Choices for the d2l network (the seed leaves φ and l open): d = 3 inputs,
 //! h = 4 hidden units, q = 2 outputs, λ = 0.1, and four cases
@@ -26,6 +27,7 @@
 //! added once, and the products `∂J/∂o·hᵀ`, `∂J/∂z·xᵀ` sum over the batch.
 
 use nalgebra::SMatrix;
+use stackprop::layer::{self, NoDx};
 use stackprop::loss::{Loss, Mse, SoftmaxCrossEntropy, l2};
 use stackprop::ops::{add, mul};
 use stackprop::prelude::*;
@@ -282,20 +284,46 @@ fn reference<const B: usize>(bias: bool, phi: Phi, xs: &[[f64; D]; B], t: Target
 type NoBias<P> = Seq![LinearNoBias<f64, D, H>, P, LinearNoBias<f64, H, Q>];
 type WithBias<P> = Seq![Linear<f64, D, H>, P, LinearNoBias<f64, H, Q>];
 
+/// The values of a row-major weight (d2l's `W[o][i]`, one output a row)
+/// in column-major order, the order of the slice constructors: the `R`
+/// weights of input 0, then of input 1, …
+fn columns<const R: usize, const C: usize>(w: &[[f64; C]; R]) -> Vec<f64> {
+    (0..C).flat_map(|i| (0..R).map(move |o| w[o][i])).collect()
+}
+
 fn no_bias<P>(phi: P) -> NoBias<P> {
     seq![
-        LinearNoBias::from_slice(W1.as_flattened()).unwrap(),
+        LinearNoBias::from_column_slice(&columns(&W1)).unwrap(),
         phi,
-        LinearNoBias::from_slice(W2.as_flattened()).unwrap()
+        LinearNoBias::from_column_slice(&columns(&W2)).unwrap()
     ]
 }
 
 fn with_bias<P>(phi: P) -> WithBias<P> {
     seq![
-        Linear::from_slices(W1.as_flattened(), &B1).unwrap(),
+        Linear::from_column_slices(&columns(&W1), &B1).unwrap(),
         phi,
-        LinearNoBias::from_slice(W2.as_flattened()).unwrap()
+        LinearNoBias::from_column_slice(&columns(&W2)).unwrap()
     ]
+}
+
+/// The slice constructors put `W[o][i]` at `(o, i)`.
+#[test]
+#[allow(clippy::needless_range_loop)] // (o, i) index both sides
+fn weights_are_where_d2l_puts_them() {
+    let (l1, (_, l2)) = with_bias(Tanh);
+    for o in 0..H {
+        for i in 0..D {
+            assert_eq!(l1.weight[(o, i)], W1[o][i]);
+        }
+        assert_eq!(l1.bias[o], B1[o]);
+    }
+    for o in 0..Q {
+        for i in 0..H {
+            assert_eq!(l2.weight[(o, i)], W2[o][i]);
+        }
+    }
+    assert_eq!(no_bias(Tanh).0.weight, l1.weight);
 }
 
 /// The first `B` samples as a `D×B` batch (one column a sample).
@@ -321,17 +349,18 @@ fn via_trainer<M, L, const B: usize>(
     t: &L::Target,
 ) -> (f64, M)
 where
-    M: Layer<SMatrix<f64, D, B>> + Params<f64>,
+    M: Train<SMatrix<f64, D, B>> + Module<Scalar = f64>,
     L: Loss<M::Output, Scalar = f64>,
 {
     let mut tr: Trainer<f64, M, SMatrix<f64, D, B>, Sgd<f64>> =
         Trainer::new(Sgd::new(0.0)).with_l2(LAM);
     let j = tr.gradient(net, loss, x, t).unwrap();
-    (j, tr.grads)
+    (j, tr.backprop.grads)
 }
 
 /// The same through the low-level API: `forward_train`, the loss,
-/// `backward_params`, and `loss::l2::{penalty, add_grad}`.
+/// `backward` adding the parameter gradient into zeros
+/// (`backward::<NoDx>` with `Grads::Add`), and `loss::l2::{penalty, add_grad}`.
 fn via_layers<M, L, const B: usize>(
     net: &M,
     loss: &L,
@@ -339,15 +368,16 @@ fn via_layers<M, L, const B: usize>(
     t: &L::Target,
 ) -> (f64, M)
 where
-    M: Layer<SMatrix<f64, D, B>> + Params<f64>,
+    M: Train<SMatrix<f64, D, B>> + Module<Scalar = f64>,
     L: Loss<M::Output, Scalar = f64>,
 {
     let mut cache = M::Cache::zeros();
-    let o = net.forward_train(x, &mut cache);
+    let mut o = M::Output::zeros();
+    net.forward_train(x, &mut cache, &mut o);
     let mut dl_do = M::Output::zeros();
     let j = loss.loss_grad(&o, t, &mut dl_do).unwrap() + l2::penalty(net, LAM);
     let mut grads = M::zeros();
-    net.backward_params(x, &o, &cache, &dl_do, &mut grads);
+    let _ = net.backward::<NoDx>(x, &o, &cache, &dl_do, &mut grads, layer::Grads::Add);
     l2::add_grad(net, &mut grads, LAM);
     (j, grads)
 }
@@ -478,12 +508,12 @@ fn bias_not_regularized(got: &Grads, want_db1: &[f64; H]) {
 /// L2 term adds nothing to it).
 #[test]
 fn d2l_bias_gradient_is_dj_dz() {
-    let first = Linear::<f64, D, H>::from_slices(W1.as_flattened(), &B1).unwrap();
+    let first = Linear::<f64, D, H>::from_column_slices(&columns(&W1), &B1).unwrap();
     let x = batch_x::<3>();
     let dz = SMatrix::<f64, H, 3>::from_fn(|i, c| 0.25 * (i as f64 + 1.0) - 0.5 * c as f64);
     let z = first.forward(&x);
     let mut g = Linear::<f64, D, H>::zeros();
-    first.backward_params(&x, &z, &(), &dz, &mut g);
+    let _ = first.backward::<NoDx>(&x, &z, &(), &dz, &mut g, layer::Grads::Add);
     l2::add_grad(&first, &mut g, LAM);
     for i in 0..H {
         let want: f64 = (0..3).map(|c| dz[(i, c)]).sum();

@@ -25,8 +25,13 @@ fn to<T: Real>(v: &[f32]) -> Vec<T> {
     v.iter().map(|&x| lit::<T>(f64::from(x))).collect()
 }
 
+/// The layer of `p`: its weight is `O × I` row-major (PyTorch's layout),
+/// stackprop's constructor takes it column-major (value `o + i·O` is
+/// `W[(o, i)]`), so the values are reordered, not changed.
 fn linear<T: Real, const I: usize, const O: usize>(p: &LayerInit) -> Linear<T, I, O> {
-    Linear::from_slices(&to(&p.w), &to(&p.b)).expect("init has the right lengths")
+    assert_eq!(p.w.len(), O * I, "init has the right lengths");
+    let w: Vec<f32> = (0..O * I).map(|k| p.w[(k % O) * I + k / O]).collect();
+    Linear::from_column_slices(&to(&w), &to(&p.b)).expect("init has the right lengths")
 }
 
 pub fn w1() -> W1 {

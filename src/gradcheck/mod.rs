@@ -21,9 +21,11 @@
 //!    differences (for a linear map these are exact up to rounding). This
 //!    catches errors that cancel entry by entry and checks all entries
 //!    together, to a much tighter tolerance.
-//! 3. **The contract of [`Layer`].** `forward_train` returns what `forward`
-//!    returns; `backward` and `backward_params` *add* the same parameter
-//!    gradient into `grads` (two calls give twice the gradient).
+//! 3. **The contract of [`Train`].** `forward_train` writes what `forward`
+//!    returns; `backward` *adds* the same parameter gradient with and
+//!    without the input gradient (two calls give twice the gradient),
+//!    *writes* it over stale values in [`crate::layer::Grads::Write`] mode,
+//!    with the same input gradient.
 //!
 //! The result is a [`Report`] (the worst relative errors, and which tensor
 //! and entry they are at) and a verdict against the tolerances of a
@@ -89,7 +91,9 @@
 //! ```
 //! use nalgebra::{SMatrix, SVector};
 //! use stackprop::gradcheck::{self, Config};
-//! use stackprop::{Layer, Linear, ParamKind, Params, Tanh, Zeros, rng::Rng, seq};
+//! use stackprop::layer::{Backward, Dx, Grads, Layer, Train};
+//! use stackprop::module::{Data, DataMut, Desc, Module, ParamKind};
+//! use stackprop::{Linear, Tanh, Zeros, rng::Rng, seq};
 //!
 //! #[derive(Clone, Debug)]
 //! struct Scale<const N: usize> {
@@ -105,40 +109,48 @@
 //!     }
 //! }
 //!
-//! impl<const N: usize> Params<f64> for Scale<N> {
-//!     const TENSORS: usize = 1;
-//!     const LEN: usize = N;
-//!     fn tensor(&self, i: usize) -> Option<(ParamKind, &[f64])> {
-//!         (i == 0).then(|| (ParamKind::Weight, self.s.as_slice()))
+//! impl<const N: usize> Module for Scale<N> {
+//!     type Scalar = f64;
+//!     const DESC: Desc = Desc::new("Scale").dim("features", N)
+//!         .tensor::<f64>("scale", ParamKind::Weight, &[N]);
+//!     fn tensor(&self, i: usize) -> Option<Data<'_>> {
+//!         (i == 0).then(|| self.s.as_slice().into())
 //!     }
-//!     fn tensor_mut(&mut self, i: usize) -> Option<(ParamKind, &mut [f64])> {
-//!         (i == 0).then(|| (ParamKind::Weight, self.s.as_mut_slice()))
+//!     fn tensor_mut(&mut self, i: usize) -> Option<DataMut<'_>> {
+//!         (i == 0).then(|| self.s.as_mut_slice().into())
 //!     }
 //! }
 //!
 //! impl<const N: usize, const B: usize> Layer<SMatrix<f64, N, B>> for Scale<N> {
 //!     type Output = SMatrix<f64, N, B>;
-//!     type Cache = ();
 //!     fn forward(&self, x: &SMatrix<f64, N, B>) -> SMatrix<f64, N, B> {
 //!         SMatrix::from_fn(|i, j| self.s[i] * x[(i, j)])
 //!     }
-//!     fn forward_train(&self, x: &SMatrix<f64, N, B>, _: &mut ()) -> SMatrix<f64, N, B> {
-//!         self.forward(x)
+//! }
+//!
+//! impl<const N: usize, const B: usize> Train<SMatrix<f64, N, B>> for Scale<N> {
+//!     type Cache = ();
+//!     fn forward_train(&self, x: &SMatrix<f64, N, B>, _: &mut (), y: &mut SMatrix<f64, N, B>) {
+//!         *y = self.forward(x);
 //!     }
-//!     fn backward(
+//!     fn backward<D: Dx>(
 //!         &self,
 //!         x: &SMatrix<f64, N, B>,
 //!         _y: &SMatrix<f64, N, B>,
 //!         _cache: &(),
 //!         dy: &SMatrix<f64, N, B>,
 //!         grads: &mut Self,
-//!     ) -> SMatrix<f64, N, B> {
+//!         mode: Grads,
+//!     ) -> Backward<D::Out<SMatrix<f64, N, B>>> {
+//!         if mode == Grads::Write {
+//!             grads.set_zero(); // write: start from zero, then add
+//!         }
 //!         for i in 0..N {
 //!             for j in 0..B {
-//!                 grads.s[i] += dy[(i, j)] * x[(i, j)]; // add, don't overwrite
+//!                 grads.s[i] += dy[(i, j)] * x[(i, j)];
 //!             }
 //!         }
-//!         SMatrix::from_fn(|i, j| self.s[i] * dy[(i, j)])
+//!         Backward::new(D::dx(|| SMatrix::from_fn(|i, j| self.s[i] * dy[(i, j)])))
 //!     }
 //! }
 //!
@@ -165,9 +177,9 @@
 // check says everything it measured; boxing it would need an allocator.
 #![allow(clippy::result_large_err)]
 
-use crate::layer::Layer;
+use crate::layer::{Grads, NoDx, Train, WithDx};
 use crate::loss::Loss;
-use crate::params::Params;
+use crate::module::{Elem, Module};
 use crate::rng::Rng;
 use crate::zeros::Zeros;
 use core::fmt;
@@ -232,7 +244,7 @@ pub enum Location {
         /// Column (sample).
         col: usize,
     },
-    /// Entry `index` (column-major, as [`Params::tensor`] hands it out) of
+    /// Entry `index` (column-major, as [`crate::Module::tensor`] hands it out) of
     /// parameter tensor `tensor`.
     Param {
         /// The tensor's number in `0..TENSORS`.
@@ -348,8 +360,12 @@ pub struct Report {
     /// The adjoint identity for the parameter Jacobian.
     pub params_adjoint: Adjoint,
     /// The largest relative disagreement of the contract checks: for a
-    /// layer, `backward_params` against `backward` and a second call against
-    /// twice the first; for a loss, `loss_grad`'s value against `loss`.
+    /// layer, a second call of `backward` adding against twice the first,
+    /// the gradient without the input gradient against the one with it,
+    /// and the gradient written over stale values against the one added to
+    /// zero (infinite if the input gradient differs between the modes or a
+    /// non-finite gradient is said to be finite); for a loss,
+    /// `loss_grad`'s value against `loss`.
     pub contract_err: f64,
     /// How many times the function was evaluated for finite differences.
     pub evaluations: usize,
@@ -412,9 +428,9 @@ pub enum Check {
     InputAdjoint,
     /// `⟨J·v, u⟩ ≠ ⟨v, Jᵀ·u⟩` for the parameter Jacobian.
     ParamAdjoint,
-    /// A contract check: `backward_params` disagrees with `backward`, a
-    /// gradient is overwritten instead of added to, or `loss_grad`'s value
-    /// differs from `loss`.
+    /// A contract check of [`Train::backward`] (see
+    /// [`Report::contract_err`]), or `loss_grad`'s value differs from
+    /// `loss`.
     Contract,
     /// `forward_train` returned something other than `forward`.
     ForwardTrain,
@@ -434,8 +450,8 @@ impl fmt::Display for Check {
             Check::ParamAdjoint => write!(f, "adjoint identity of the parameter Jacobian"),
             Check::Contract => write!(
                 f,
-                "contract: backward and backward_params must add the same gradient \
-                 (loss_grad must return the value of loss)"
+                "contract: backward must add (or write) the same gradient in every mode, \
+                 with the same input gradient (loss_grad must return the value of loss)"
             ),
             Check::ForwardTrain => write!(f, "forward_train differs from forward"),
             Check::NonFinite(what) => write!(f, "{what} is not finite"),
@@ -451,25 +467,27 @@ impl fmt::Display for Check {
 /// ```
 /// use nalgebra::SMatrix;
 /// use stackprop::gradcheck::{check_layer, Check, Config, Location};
-/// use stackprop::{rng::Rng, Layer, ParamKind, Params, Zeros};
+/// use stackprop::layer::{Backward, Dx, Grads, Layer, Train};
+/// use stackprop::module::{AnyScalar, Desc, Module};
+/// use stackprop::{rng::Rng, Zeros};
 ///
 /// #[derive(Clone)]
 /// struct Double;
 /// impl Zeros for Double { fn zeros() -> Self { Double } fn set_zero(&mut self) {} }
-/// impl Params<f64> for Double {
-///     const TENSORS: usize = 0;
-///     const LEN: usize = 0;
-///     fn tensor(&self, _: usize) -> Option<(ParamKind, &[f64])> { None }
-///     fn tensor_mut(&mut self, _: usize) -> Option<(ParamKind, &mut [f64])> { None }
-/// }
+/// impl Module for Double { type Scalar = AnyScalar; const DESC: Desc = Desc::new("Double"); }
 /// impl Layer<SMatrix<f64, 2, 1>> for Double {
 ///     type Output = SMatrix<f64, 2, 1>;
-///     type Cache = ();
 ///     fn forward(&self, x: &SMatrix<f64, 2, 1>) -> SMatrix<f64, 2, 1> { x * 2.0 }
-///     fn forward_train(&self, x: &SMatrix<f64, 2, 1>, _: &mut ()) -> SMatrix<f64, 2, 1> { x * 2.0 }
-///     fn backward(&self, _: &SMatrix<f64, 2, 1>, _: &SMatrix<f64, 2, 1>, _: &(),
-///                 dy: &SMatrix<f64, 2, 1>, _: &mut Self) -> SMatrix<f64, 2, 1> {
-///         *dy // wrong: should be 2·dy
+/// }
+/// impl Train<SMatrix<f64, 2, 1>> for Double {
+///     type Cache = ();
+///     fn forward_train(&self, x: &SMatrix<f64, 2, 1>, _: &mut (), y: &mut SMatrix<f64, 2, 1>) {
+///         *y = x * 2.0;
+///     }
+///     fn backward<D: Dx>(&self, _: &SMatrix<f64, 2, 1>, _: &SMatrix<f64, 2, 1>, _: &(),
+///                        dy: &SMatrix<f64, 2, 1>, _: &mut Self, _: Grads)
+///                        -> Backward<D::Out<SMatrix<f64, 2, 1>>> {
+///         Backward::new(D::dx(|| *dy)) // wrong: should be 2·dy
 ///     }
 /// }
 ///
@@ -594,20 +612,28 @@ fn all_finite(s: &[f64]) -> bool {
     s.iter().all(|v| v.is_finite())
 }
 
-fn params_finite<P: Params<f64>>(p: &P) -> bool {
-    (0..P::TENSORS).all(|k| p.tensor(k).is_none_or(|(_, t)| all_finite(t)))
+/// Parameter `k` of `p` (a trained `f64` tensor), if tensor `k` is one.
+fn param<P: Module>(p: &P, k: usize) -> Option<&[f64]> {
+    P::spec(k).filter(|s| s.kind.trained())?;
+    p.tensor(k).and_then(f64::of)
 }
 
-fn tensor_len<P: Params<f64>>(p: &P, k: usize) -> usize {
-    p.tensor(k).map_or(0, |(_, t)| t.len())
+fn params_finite<P: Module>(p: &P) -> bool {
+    (0..P::SIZE.tensors).all(|k| param(p, k).is_none_or(all_finite))
 }
 
-fn get<P: Params<f64>>(p: &P, k: usize, j: usize) -> f64 {
-    p.tensor(k).and_then(|(_, t)| t.get(j).copied()).unwrap_or(0.0)
+fn tensor_len<P: Module>(p: &P, k: usize) -> usize {
+    param(p, k).map_or(0, |t| t.len())
 }
 
-fn set<P: Params<f64>>(p: &mut P, k: usize, j: usize, v: f64) {
-    if let Some(e) = p.tensor_mut(k).and_then(|(_, t)| t.get_mut(j)) {
+fn get<P: Module>(p: &P, k: usize, j: usize) -> f64 {
+    param(p, k).and_then(|t| t.get(j).copied()).unwrap_or(0.0)
+}
+
+fn set<P: Module>(p: &mut P, k: usize, j: usize, v: f64) {
+    if P::spec(k).is_some_and(|s| s.kind.trained())
+        && let Some(e) = p.tensor_mut(k).and_then(f64::of_mut).and_then(|t| t.get_mut(j))
+    {
         *e = v;
     }
 }
@@ -716,7 +742,7 @@ const SPREAD_FACTOR: f64 = 4.0;
 /// Checks the parameter gradient `g` of an objective given as the change
 /// `obj(θ') = (J(θ') − J(θ), magnitude)`. `work` must hold `base`'s
 /// parameters on entry; it holds them again (bit for bit) on return.
-fn check_params<P: Params<f64>>(
+fn check_params<P: Module>(
     base: &P,
     work: &mut P,
     g: &P,
@@ -727,7 +753,7 @@ fn check_params<P: Params<f64>>(
 ) -> (Worst, Adjoint) {
     let mut worst = Worst::NONE;
     let mut entries = 0;
-    for k in 0..P::TENSORS {
+    for k in 0..P::SIZE.tensors {
         for j in 0..tensor_len(base, k) {
             entries += 1;
             let p0 = get(base, k, j);
@@ -753,7 +779,7 @@ fn check_params<P: Params<f64>>(
     // for each stencil point, so it is never stored.
     let start = rng.clone();
     let (mut vmax, mut backward, mut terms) = (0.0f64, 0.0, 0.0);
-    for k in 0..P::TENSORS {
+    for k in 0..P::SIZE.tensors {
         for j in 0..tensor_len(base, k) {
             let v = rng.normal();
             let gk = get(g, k, j);
@@ -765,7 +791,7 @@ fn check_params<P: Params<f64>>(
     let d = directional(
         |s| {
             let mut r = start.clone();
-            for k in 0..P::TENSORS {
+            for k in 0..P::SIZE.tensors {
                 for j in 0..tensor_len(base, k) {
                     let v = r.normal();
                     set(work, k, j, get(base, k, j) + s * v);
@@ -777,7 +803,7 @@ fn check_params<P: Params<f64>>(
         cfg,
         evals,
     );
-    for k in 0..P::TENSORS {
+    for k in 0..P::SIZE.tensors {
         for j in 0..tensor_len(base, k) {
             set(work, k, j, get(base, k, j));
         }
@@ -786,10 +812,10 @@ fn check_params<P: Params<f64>>(
 }
 
 /// Largest `|a_i − b_i| / max_i |b_i|` over all tensors (0 when equal).
-fn params_rel_diff<P: Params<f64>>(a: &P, b: &P, b_scale: f64) -> f64 {
+fn params_rel_diff<P: Module>(a: &P, b: &P, b_scale: f64) -> f64 {
     let mut num = 0.0f64;
     let mut den = 0.0f64;
-    for k in 0..P::TENSORS {
+    for k in 0..P::SIZE.tensors {
         for j in 0..tensor_len(a, k) {
             let (x, y) = (get(a, k, j), b_scale * get(b, k, j));
             let d = (x - y).abs();
@@ -825,7 +851,7 @@ pub fn check_layer<L, const I: usize, const B: usize, const O: usize, const C: u
     cfg: &Config,
 ) -> Result<Report, Failure>
 where
-    L: Layer<SMatrix<f64, I, B>, Output = SMatrix<f64, O, C>> + Params<f64> + Clone,
+    L: Train<SMatrix<f64, I, B>, Output = SMatrix<f64, O, C>> + Module + Clone,
 {
     let u = SMatrix::<f64, O, C>::from_fn(|_, _| rng.normal());
     check_layer_at(layer, x, &u, rng, cfg)
@@ -853,7 +879,7 @@ pub fn check_layer_at<L, const I: usize, const B: usize, const O: usize, const C
     cfg: &Config,
 ) -> Result<Report, Failure>
 where
-    L: Layer<SMatrix<f64, I, B>, Output = SMatrix<f64, O, C>> + Params<f64> + Clone,
+    L: Train<SMatrix<f64, I, B>, Output = SMatrix<f64, O, C>> + Module + Clone,
 {
     let mut report = Report::NONE;
     let fail = |check, report| Err(Failure { check, report });
@@ -863,14 +889,18 @@ where
         return fail(Check::NonFinite("the layer's output"), report);
     }
     let mut cache = L::Cache::zeros();
-    if layer.forward_train(x, &mut cache) != y0 {
+    let mut y = SMatrix::<f64, O, C>::from_element(f64::NAN); // stale values
+    layer.forward_train(x, &mut cache, &mut y);
+    if y != y0 {
         return fail(Check::ForwardTrain, report);
     }
 
-    // The gradients, and the contract: both backward passes add the same
-    // gradient into `grads`.
+    // The gradients, and the contract: with or without the input gradient
+    // the same parameter gradient; adding twice gives twice; writing over
+    // stale values gives what adding to zero gives, and the same input
+    // gradient; "known finite" only for finite values.
     let mut grads = L::zeros();
-    let dx = layer.backward(x, &y0, &cache, u, &mut grads);
+    let dx = layer.backward::<WithDx>(x, &y0, &cache, u, &mut grads, Grads::Add).dx;
     if !all_finite(dx.as_slice()) {
         return fail(Check::NonFinite("the input gradient"), report);
     }
@@ -878,19 +908,28 @@ where
         return fail(Check::NonFinite("the parameter gradient"), report);
     }
     let mut work = L::zeros();
-    layer.backward_params(x, &y0, &cache, u, &mut work);
-    layer.backward_params(x, &y0, &cache, u, &mut work);
+    let _ = layer.backward::<NoDx>(x, &y0, &cache, u, &mut work, Grads::Add);
+    let _ = layer.backward::<NoDx>(x, &y0, &cache, u, &mut work, Grads::Add);
     let twice_params = params_rel_diff(&work, &grads, 2.0);
-    let _ = layer.backward(x, &y0, &cache, u, &mut grads);
+    let _ = layer.backward::<WithDx>(x, &y0, &cache, u, &mut grads, Grads::Add);
     let twice_backward = params_rel_diff(&grads, &work, 1.0);
-    report.contract_err = if twice_params.is_nan() || twice_backward.is_nan() {
+    // work holds 2·g, stale for a write
+    let w = layer.backward::<WithDx>(x, &y0, &cache, u, &mut work, Grads::Write);
+    let written = params_rel_diff(&work, &grads, 0.5);
+    let false_finite = w.finite && !params_finite(&work);
+    let errs = [twice_params, twice_backward, written];
+    report.contract_err = if errs.iter().any(|e| e.is_nan()) {
         f64::NAN
+    } else if w.dx != dx || false_finite {
+        f64::INFINITY
     } else {
-        twice_params.max(twice_backward)
+        errs.iter().fold(0.0, |m: f64, &e| m.max(e))
     };
     // grads holds 2·g: halving is exact.
-    for k in 0..L::TENSORS {
-        if let Some((_, t)) = grads.tensor_mut(k) {
+    for k in 0..L::SIZE.tensors {
+        if L::spec(k).is_some_and(|s| s.kind.trained())
+            && let Some(t) = grads.tensor_mut(k).and_then(f64::of_mut)
+        {
             t.iter_mut().for_each(|g| *g *= 0.5);
         }
     }
@@ -992,7 +1031,7 @@ where
 ///                       &mut Rng::new(0), &Config::default());
 /// assert!(r.is_ok());
 /// ```
-pub fn check_penalty<M: Params<f64> + Clone>(
+pub fn check_penalty<M: Module + crate::zeros::Zeros + Clone>(
     model: &M,
     penalty: impl Fn(&M) -> f64,
     add_grad: impl Fn(&M, &mut M),

@@ -3,9 +3,12 @@
 //! the right [`Check`], at the right place.
 extern crate std;
 use super::*;
+use crate::layer::{Backward, Dx, Grads, Layer};
 use crate::loss::{Mse, l2};
+use crate::module::{Data, DataMut, Desc, ParamKind};
 use crate::rng::Rng;
-use crate::{Error, Linear, ParamKind};
+use crate::zeros::Zeros;
+use crate::{Error, Linear};
 use proptest::prelude::*;
 use std::format;
 use std::string::ToString;
@@ -38,9 +41,11 @@ enum Bug {
     /// All of `∂J/∂X` is off by a relative `1e-7`: under the entry
     /// tolerance, over the adjoint one.
     TinyScale,
-    /// `grads = …` instead of `grads += …`.
+    /// `grads = …` instead of `grads += …` when adding.
     Overwrite,
-    /// `backward_params` forgets the bias gradient.
+    /// `grads += …` instead of `grads = …` when writing.
+    WriteAdds,
+    /// Without the input gradient, the bias gradient is forgotten.
     ParamsForgetBias,
     /// `forward_train` adds a tiny offset.
     ForwardTrainOff,
@@ -66,27 +71,37 @@ impl<const N: usize> Zeros for Dense<N> {
     }
 }
 
-impl<const N: usize> Params<f64> for Dense<N> {
-    const TENSORS: usize = 2;
-    const LEN: usize = N * N + N;
-    fn tensor(&self, i: usize) -> Option<(ParamKind, &[f64])> {
+impl<const N: usize> Module for Dense<N> {
+    type Scalar = f64;
+    const DESC: Desc = Desc::new("Dense")
+        .dim("features", N)
+        .tensor::<f64>("weight", ParamKind::Weight, &[N, N])
+        .tensor::<f64>("bias", ParamKind::Bias, &[N]);
+    fn tensor(&self, i: usize) -> Option<Data<'_>> {
         match i {
-            0 => Some((ParamKind::Weight, self.w.as_slice())),
-            1 => Some((ParamKind::Bias, self.b.as_slice())),
+            0 => Some(self.w.as_slice().into()),
+            1 => Some(self.b.as_slice().into()),
             _ => None,
         }
     }
-    fn tensor_mut(&mut self, i: usize) -> Option<(ParamKind, &mut [f64])> {
+    fn tensor_mut(&mut self, i: usize) -> Option<DataMut<'_>> {
         match i {
-            0 => Some((ParamKind::Weight, self.w.as_mut_slice())),
-            1 => Some((ParamKind::Bias, self.b.as_mut_slice())),
+            0 => Some(self.w.as_mut_slice().into()),
+            1 => Some(self.b.as_mut_slice().into()),
             _ => None,
         }
     }
 }
 
 impl<const N: usize> Dense<N> {
-    fn param_grads<const B: usize>(&self, x: &M<N, B>, dy: &M<N, B>, g: &mut Self, all: bool) {
+    fn param_grads<const B: usize>(
+        &self,
+        x: &M<N, B>,
+        dy: &M<N, B>,
+        g: &mut Self,
+        mode: Grads,
+        input: bool,
+    ) {
         let gw = match self.bug {
             Bug::TransposedWeightGrad => x * dy.transpose(),
             _ => dy * x.transpose(),
@@ -95,21 +110,20 @@ impl<const N: usize> Dense<N> {
         if self.bug == Bug::HalfBiasGrad {
             gb *= 0.5;
         }
-        if self.bug == Bug::Overwrite {
-            g.w = gw;
-            g.b = gb;
-        } else {
-            g.w += gw;
-            if all {
-                g.b += gb;
-            }
+        let add = mode == Grads::Add && self.bug != Bug::Overwrite
+            || mode == Grads::Write && self.bug == Bug::WriteAdds;
+        if !add {
+            g.set_zero();
+        }
+        g.w += gw;
+        if input || self.bug != Bug::ParamsForgetBias {
+            g.b += gb;
         }
     }
 }
 
 impl<const N: usize, const B: usize> Layer<M<N, B>> for Dense<N> {
     type Output = M<N, B>;
-    type Cache = ();
     fn forward(&self, x: &M<N, B>) -> M<N, B> {
         let mut y = self.w * x;
         for mut c in y.column_iter_mut() {
@@ -117,12 +131,29 @@ impl<const N: usize, const B: usize> Layer<M<N, B>> for Dense<N> {
         }
         y
     }
-    fn forward_train(&self, x: &M<N, B>, _: &mut ()) -> M<N, B> {
-        let y = self.forward(x);
-        if self.bug == Bug::ForwardTrainOff { y.add_scalar(1e-9) } else { y }
+}
+
+impl<const N: usize, const B: usize> Train<M<N, B>> for Dense<N> {
+    type Cache = ();
+    fn forward_train(&self, x: &M<N, B>, _: &mut (), y: &mut M<N, B>) {
+        *y = self.forward(x);
+        if self.bug == Bug::ForwardTrainOff {
+            *y = y.add_scalar(1e-9);
+        }
     }
-    fn backward(&self, x: &M<N, B>, _: &M<N, B>, _: &(), dy: &M<N, B>, g: &mut Self) -> M<N, B> {
-        self.param_grads(x, dy, g, true);
+    fn backward<D: Dx>(
+        &self,
+        x: &M<N, B>,
+        _: &M<N, B>,
+        _: &(),
+        dy: &M<N, B>,
+        g: &mut Self,
+        mode: Grads,
+    ) -> Backward<D::Out<M<N, B>>> {
+        // whether the input gradient is wanted (`D::dx` calls its closure)
+        let mut input = false;
+        let _ = D::dx(|| input = true);
+        self.param_grads(x, dy, g, mode, input);
         let mut dx = match self.bug {
             Bug::UntransposedInputGrad => self.w * dy,
             _ => self.w.transpose() * dy,
@@ -133,10 +164,7 @@ impl<const N: usize, const B: usize> Layer<M<N, B>> for Dense<N> {
             Bug::NanGrad => dx[0] = f64::NAN,
             _ => {}
         }
-        dx
-    }
-    fn backward_params(&self, x: &M<N, B>, _: &M<N, B>, _: &(), dy: &M<N, B>, g: &mut Self) {
-        self.param_grads(x, dy, g, self.bug != Bug::ParamsForgetBias);
+        Backward::new(D::dx(|| dx))
     }
 }
 
@@ -192,6 +220,7 @@ proptest! {
         prop_assert_eq!(check(Bug::UntransposedInputGrad), Err(Check::InputGradient));
         prop_assert_eq!(check(Bug::HalfBiasGrad), Err(Check::ParamGradient));
         prop_assert_eq!(check(Bug::Overwrite), Err(Check::Contract));
+        prop_assert_eq!(check(Bug::WriteAdds), Err(Check::Contract));
         prop_assert_eq!(check(Bug::ParamsForgetBias), Err(Check::Contract));
         prop_assert_eq!(check(Bug::ForwardTrainOff), Err(Check::ForwardTrain));
         prop_assert_eq!(check(Bug::NanGrad), Err(Check::NonFinite("the input gradient")));
@@ -339,5 +368,5 @@ fn failure_messages_say_what_and_where() {
     assert!(format!("{f}").contains("<J·v, u> = 0e0"));
     let words: Vec<_> =
         [Check::Contract, Check::ForwardTrain].iter().map(|c| format!("{c}")).collect();
-    assert!(words[0].contains("backward_params") && words[1].contains("forward_train"));
+    assert!(words[0].contains("same input gradient") && words[1].contains("forward_train"));
 }

@@ -1,7 +1,9 @@
 //! What can go wrong saving or loading a weight file.
 //!
 //! Every error names what is wrong; loading leaves the target model as it
-//! was on any error.
+//! was on any error. Layers and tensors are named by their paths (`2`,
+//! `3.inner.0.weight`) and layers shown with their hyper-parameters
+//! (`Linear(f32, in=4, out=8)`).
 //!
 //! ```
 //! use stackprop::io::{load, LoadError};
@@ -11,11 +13,14 @@
 //! assert_eq!(format!("{}", LoadError::BadMagic), "not a stackprop weight file (wrong magic bytes)");
 //! ```
 
-use super::format::ScalarType;
-use crate::arch::{LayerDesc, LayerKind};
+use super::name::Name;
 use core::fmt;
 
 /// Why a weight file was not loaded.
+///
+/// It carries the paths and layers it names as text in fixed buffers, so
+/// it needs no allocator and is a few hundred bytes (clippy's
+/// `result_large_err` notes functions returning it).
 ///
 /// ```
 /// use stackprop::io::LoadError;
@@ -67,58 +72,74 @@ pub enum LoadError {
     },
     /// The header's sizes overflow the address space.
     SizeOverflow,
-    /// The scalar-type code is not one this crate knows.
+    /// A version-1 file's scalar-type code is not one this crate knows.
     UnknownScalar {
         /// The code in the file.
         code: u8,
     },
-    /// The file holds another scalar type than the model.
-    ScalarMismatch {
-        /// The model's.
-        expected: ScalarType,
-        /// The file's.
-        found: ScalarType,
-    },
-    /// The file has another number of layers than the model.
-    LayerCount {
-        /// The model's.
-        expected: usize,
-        /// The file's.
-        found: u32,
-    },
-    /// A layer's kind code is not one this crate knows.
+    /// A version-1 file's layer kind code is not one this crate knows.
     UnknownLayerKind {
         /// The layer's index.
         layer: usize,
         /// The code in the file.
         code: u8,
     },
-    /// A layer of the file differs from the model's (kind, dimensions or
-    /// LeakyReLU slope).
-    LayerMismatch {
-        /// The layer's index.
-        layer: usize,
-        /// The model's layer.
-        expected: LayerDesc,
-        /// The file's layer.
-        found: LayerDesc,
+    /// A record of the file's architecture signature is malformed (an
+    /// unknown tag or code, reserved or unused bytes not zero, a name that
+    /// is not UTF-8); in a version-1 file, a layer entry with fields its
+    /// kind does not use.
+    BadRecord {
+        /// The record's index (version 1: the layer entry's).
+        record: usize,
     },
-    /// The file has another number of parameters than the model.
-    ParamCount {
+    /// A layer of the file differs from the model's (kind, type,
+    /// dimensions, values, tensors), or one of them has a layer the other
+    /// has not (shown as `nothing`).
+    LayerMismatch {
+        /// The layer's path in the model.
+        at: Name,
+        /// The model's layer.
+        expected: Name,
+        /// The file's.
+        found: Name,
+    },
+    /// The header counts another number of tensors than the model (and
+    /// its signature) has.
+    TensorCount {
         /// The model's.
         expected: usize,
-        /// The file's.
+        /// The file header's.
+        found: usize,
+    },
+    /// The file's data has another length than the model's tensors.
+    DataLength {
+        /// Bytes the model's tensors have.
+        expected: usize,
+        /// Bytes the file holds.
         found: u64,
     },
     /// A parameter is infinite or NaN.
     NonFinite {
-        /// The tensor (in [`crate::Params`] numbering).
-        tensor: usize,
-        /// The element within the tensor.
+        /// The tensor's path.
+        tensor: Name,
+        /// The element within the tensor (column-major).
         index: usize,
     },
-    /// The model's [`crate::Params`] tensors do not add up to its `LEN`.
-    InconsistentModel,
+    /// The model holds a type files do not store (a SIMD pack), or a
+    /// layer does not give a value its description lists, at this layer.
+    Unsupported {
+        /// The layer's path.
+        layer: Name,
+    },
+    /// The model is nested deeper than [`crate::module::MAX_DEPTH`].
+    TooDeep,
+    /// A tensor of the model does not match its description (a layer's
+    /// `Module` implementation disagrees with itself: its `tensor` or
+    /// `tensor_mut` hands out another type or length).
+    InconsistentModel {
+        /// The tensor's path (empty if it is a count that disagrees).
+        tensor: Name,
+    },
 }
 
 /// Why a model was not saved (the buffer is left as it was).
@@ -140,34 +161,24 @@ pub enum SaveError {
     },
     /// A parameter is infinite or NaN (such a file could not be loaded).
     NonFinite {
-        /// The tensor (in [`crate::Params`] numbering).
-        tensor: usize,
-        /// The element within the tensor.
+        /// The tensor's path.
+        tensor: Name,
+        /// The element within the tensor (column-major).
         index: usize,
     },
-    /// The model's [`crate::Params`] tensors do not add up to its `LEN`.
-    InconsistentModel,
-}
-
-/// Writes a layer as `Linear(4 → 8)`, `LeakyRelu(slope 0.01)` or `Relu`.
-pub(crate) fn fmt_layer(f: &mut fmt::Formatter<'_>, d: &LayerDesc) -> fmt::Result {
-    match d.kind {
-        LayerKind::Linear | LayerKind::LinearNoBias => {
-            write!(f, "{}({} → {})", d.kind.name(), d.inputs, d.outputs)
-        }
-        LayerKind::LeakyRelu => write!(f, "LeakyRelu(slope {})", d.slope),
-        k if d.inputs != 0 || d.outputs != 0 || d.slope.to_bits() != 0 => {
-            write!(f, "{}({} → {}, slope {})", k.name(), d.inputs, d.outputs, d.slope)
-        }
-        k => f.write_str(k.name()),
-    }
-}
-
-struct Layer<'a>(&'a LayerDesc);
-impl fmt::Display for Layer<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_layer(f, self.0)
-    }
+    /// The model holds a type files do not store (a SIMD pack), or a
+    /// layer does not give a value its description lists, at this layer.
+    Unsupported {
+        /// The layer's path.
+        layer: Name,
+    },
+    /// The model is nested deeper than [`crate::module::MAX_DEPTH`].
+    TooDeep,
+    /// A tensor of the model does not match its description.
+    InconsistentModel {
+        /// The tensor's path (empty if it is a count that disagrees).
+        tensor: Name,
+    },
 }
 
 impl fmt::Display for LoadError {
@@ -183,7 +194,7 @@ impl fmt::Display for LoadError {
             }
             UnsupportedVersion { found } => write!(
                 f,
-                "unsupported format version {found} (this build reads version {})",
+                "unsupported format version {found} (this build reads versions 1 and {})",
                 super::format::VERSION
             ),
             HeaderChecksum { stored, computed } => write!(
@@ -196,33 +207,33 @@ impl fmt::Display for LoadError {
             ReservedNotZero { offset } => write!(f, "reserved byte at offset {offset} is not zero"),
             SizeOverflow => f.write_str("header sizes overflow the address space"),
             UnknownScalar { code } => write!(f, "unknown scalar type code {code}"),
-            ScalarMismatch { expected, found } => write!(
-                f,
-                "scalar type mismatch: the model uses {}, the file holds {}",
-                expected.name(),
-                found.name()
-            ),
-            LayerCount { expected, found } => write!(
-                f,
-                "architecture mismatch: the model has {expected} layers, the file {found}"
-            ),
             UnknownLayerKind { layer, code } => {
                 write!(f, "layer {layer} has unknown kind code {code}")
             }
-            LayerMismatch { layer, expected, found } => write!(
+            BadRecord { record } => {
+                write!(f, "record {record} of the architecture signature is malformed")
+            }
+            LayerMismatch { at, expected, found } => write!(
                 f,
-                "architecture mismatch at layer {layer}: the model has {}, the file has {}",
-                Layer(&expected),
-                Layer(&found)
+                "architecture mismatch at layer {at}: the model has {expected}, the file has {found}"
             ),
-            ParamCount { expected, found } => {
-                write!(f, "parameter count mismatch: the model has {expected}, the file {found}")
-            }
+            DataLength { expected, found } => write!(
+                f,
+                "parameter size mismatch: the model's tensors have {expected} bytes, the file {found}"
+            ),
             NonFinite { tensor, index } => {
-                write!(f, "parameter {index} of tensor {tensor} is not finite (inf or NaN)")
+                write!(f, "value {index} of tensor {tensor} is not finite (inf or NaN)")
             }
-            InconsistentModel => {
-                f.write_str("the model's parameter tensors do not add up to its length")
+            Unsupported { layer } => {
+                write!(f, "layer {layer} cannot be described in a weight file")
+            }
+            TensorCount { expected, found } => write!(
+                f,
+                "tensor count mismatch: the model has {expected} tensors, the file header {found}"
+            ),
+            TooDeep => f.write_str("the model is nested too deeply for a weight file"),
+            InconsistentModel { tensor } => {
+                write!(f, "the model's tensor {tensor} does not match its layer's description")
             }
         }
     }
@@ -235,10 +246,14 @@ impl fmt::Display for SaveError {
                 write!(f, "buffer too small: the file needs {needed} bytes, the buffer has {found}")
             }
             SaveError::NonFinite { tensor, index } => {
-                write!(f, "parameter {index} of tensor {tensor} is not finite (inf or NaN)")
+                write!(f, "value {index} of tensor {tensor} is not finite (inf or NaN)")
             }
-            SaveError::InconsistentModel => {
-                f.write_str("the model's parameter tensors do not add up to its length")
+            SaveError::Unsupported { layer } => {
+                write!(f, "layer {layer} cannot be described in a weight file")
+            }
+            SaveError::TooDeep => f.write_str("the model is nested too deeply for a weight file"),
+            SaveError::InconsistentModel { tensor } => {
+                write!(f, "the model's tensor {tensor} does not match its layer's description")
             }
         }
     }
@@ -256,28 +271,14 @@ mod tests {
     #[test]
     fn layer_mismatch_names_both_sides() {
         let e = LoadError::LayerMismatch {
-            layer: 2,
-            expected: LayerDesc::new(LayerKind::Linear, 8, 3),
-            found: LayerDesc::new(LayerKind::Linear, 8, 4),
+            at: Name::new("2"),
+            expected: Name::new("Linear(f32, in=8, out=3)"),
+            found: Name::new("Linear(f32, in=8, out=4)"),
         };
         assert_eq!(
             format!("{e}"),
-            "architecture mismatch at layer 2: the model has Linear(8 → 3), the file has Linear(8 → 4)"
+            "architecture mismatch at layer 2: the model has Linear(f32, in=8, out=3), \
+             the file has Linear(f32, in=8, out=4)"
         );
-        let e = LoadError::LayerMismatch {
-            layer: 1,
-            expected: LayerDesc { slope: 0.01, ..LayerDesc::new(LayerKind::LeakyRelu, 0, 0) },
-            found: LayerDesc::new(LayerKind::Tanh, 0, 0),
-        };
-        assert_eq!(
-            format!("{e}"),
-            "architecture mismatch at layer 1: the model has LeakyRelu(slope 0.01), the file has Tanh"
-        );
-    }
-
-    #[test]
-    fn scalar_mismatch_message() {
-        let e = LoadError::ScalarMismatch { expected: ScalarType::F32, found: ScalarType::F64 };
-        assert_eq!(format!("{e}"), "scalar type mismatch: the model uses f32, the file holds f64");
     }
 }

@@ -3,43 +3,47 @@
 use super::crc::crc32;
 use super::error::LoadError;
 use super::format::{
-    CRC_LEN, FileScalar, HEADER_LEN, LAYER_LEN, MAGIC, ScalarType, VERSION, at, decode_layer,
-    get_u16, get_u32, get_u64,
+    CRC_LEN, Event, HEADER_LEN, Le, MAGIC, RECORD_LEN, Record, Signature, at, first_non_finite,
+    get_u16, get_u32, get_u64, record_name, tag, well_formed, with_storable_mut, write_file_node,
+    write_record, write_sequence,
 };
-use crate::arch::{Arch, LayerDesc};
-use crate::params::Params;
+use super::name::Name;
+use super::save::tensors;
+use super::v1;
+use crate::module::{self, Dtype, Module, Path};
 
 /// The header of a weight file whose structure and checksums are valid.
 ///
 /// ```
-/// use stackprop::io::{file_size, save, Header, ScalarType};
+/// use stackprop::io::{file_size, save, Header};
 /// use stackprop::{Linear, Relu, Seq};
 /// type Net = Seq![Linear<f64, 3, 2>, Relu];
-/// let mut buf = [0u8; file_size::<f64, Net>()];
+/// let mut buf = [0u8; file_size::<Net>()];
 /// save(&Net::default(), &mut buf).unwrap();
 /// let h = Header::read(&buf).unwrap();
-/// assert_eq!((h.scalar, h.layers, h.params, h.len), (ScalarType::F64, 2, 8, buf.len()));
-/// assert_eq!(h.layer(&buf, 0).unwrap().outputs, 2);
+/// assert_eq!((h.version, h.records, h.data, h.len), (2, 7, 8 * 8, buf.len()));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Format version.
+    /// Format version, 1 or 2.
     pub version: u16,
-    /// Scalar type of the parameters.
-    pub scalar: ScalarType,
-    /// Number of layers.
-    pub layers: usize,
-    /// Number of scalar parameters.
-    pub params: usize,
+    /// Records of the architecture signature (version 1: layer entries).
+    pub records: usize,
+    /// Bytes of the tensors' values.
+    pub data: usize,
+    /// Tensors (`None` in a version-1 file, which does not count them).
+    pub tensors: Option<usize>,
     /// Total length of the file in bytes.
     pub len: usize,
+    /// A version-1 file's scalar type.
+    pub(crate) v1_scalar: Option<Dtype>,
 }
 
 impl Header {
     /// Checks, in order: magic, length of the header, version, the header's
-    /// checksum, reserved bytes, scalar type, the file's length against the
-    /// header, and the checksum over the whole file. A file that passes is
-    /// intact; whether it fits a model is [`load`]'s business.
+    /// checksum, reserved bytes, the file's length against the header, and
+    /// the checksum over the whole file. A file that passes is intact;
+    /// whether it fits a model is [`load`]'s business.
     pub fn read(b: &[u8]) -> Result<Self, LoadError> {
         let m = b.len().min(MAGIC.len());
         if b[..m] != MAGIC[..m] {
@@ -49,7 +53,7 @@ impl Header {
             return Err(LoadError::Truncated { expected: HEADER_LEN, found: b.len() });
         }
         let version = get_u16(b, at::VERSION);
-        if version != VERSION {
+        if version != 1 && version != super::format::VERSION {
             return Err(LoadError::UnsupportedVersion { found: version });
         }
         let stored = get_u32(b, at::HEADER_CRC);
@@ -57,20 +61,18 @@ impl Header {
         if stored != computed {
             return Err(LoadError::HeaderChecksum { stored, computed });
         }
-        if b[at::RESERVED_A] != 0 {
-            return Err(LoadError::ReservedNotZero { offset: at::RESERVED_A });
-        }
-        if let Some(i) = b[at::RESERVED_B..at::HEADER_CRC].iter().position(|&x| x != 0) {
-            return Err(LoadError::ReservedNotZero { offset: at::RESERVED_B + i });
-        }
-        let code = b[at::SCALAR];
-        let scalar = ScalarType::from_code(code).ok_or(LoadError::UnknownScalar { code })?;
-        let layers = get_u32(b, at::LAYERS) as u64;
-        let params = get_u64(b, at::PARAMS);
-        let len = layers
-            .checked_mul(LAYER_LEN as u64)
-            .zip(params.checked_mul(scalar.bytes() as u64))
-            .and_then(|(l, p)| l.checked_add(p))
+        let (records, record_len, data, v1_scalar) = if version == 1 {
+            let (layers, bytes, scalar) = v1::header(b)?;
+            (layers, v1::ENTRY_LEN as u64, bytes, Some(scalar))
+        } else {
+            if let Some(i) = b[at::RESERVED_A..at::RECORDS].iter().position(|&x| x != 0) {
+                return Err(LoadError::ReservedNotZero { offset: at::RESERVED_A + i });
+            }
+            (get_u32(b, at::RECORDS) as u64, RECORD_LEN as u64, get_u64(b, at::DATA), None)
+        };
+        let len = records
+            .checked_mul(record_len)
+            .and_then(|r| r.checked_add(data))
             .and_then(|x| x.checked_add((HEADER_LEN + CRC_LEN) as u64))
             .and_then(|x| usize::try_from(x).ok())
             .ok_or(LoadError::SizeOverflow)?;
@@ -86,116 +88,238 @@ impl Header {
             return Err(LoadError::Checksum { stored, computed });
         }
         // `len` fits in usize, so do its parts.
-        Ok(Header { version, scalar, layers: layers as usize, params: params as usize, len })
+        let tensors = v1_scalar.is_none().then(|| get_u32(b, at::TENSORS) as usize);
+        Ok(Header {
+            version,
+            records: records as usize,
+            data: data as usize,
+            tensors,
+            len,
+            v1_scalar,
+        })
     }
 
-    /// Layer `k` of the intact file `b` (read with [`Header::read`]).
-    /// Errors if `k` is past the last layer (as a layer-count mismatch), a
-    /// reserved byte is set, or the kind code is unknown.
-    pub fn layer(&self, b: &[u8], k: usize) -> Result<LayerDesc, LoadError> {
-        if k >= self.layers {
-            return Err(LoadError::LayerCount { expected: k + 1, found: self.layers as u32 });
+    /// Record `j` of the architecture signature of the intact file `b`
+    /// (read with [`Header::read`]); a version-1 file's layer entries are
+    /// translated into the records they mean.
+    fn record(&self, b: &[u8], j: usize) -> Option<Result<Record, LoadError>> {
+        match self.v1_scalar {
+            Some(s) => v1::record(b, self.records, s, j),
+            None => {
+                let at = HEADER_LEN + j * RECORD_LEN;
+                let r = b.get(at..at + RECORD_LEN).filter(|_| j < self.records)?;
+                r.try_into().ok().map(Ok)
+            }
         }
-        let start = HEADER_LEN + k * LAYER_LEN;
-        let e = b
-            .get(start..start + LAYER_LEN)
-            .ok_or(LoadError::Truncated { expected: self.len, found: b.len() })?;
-        let raw = decode_layer(e);
-        if !raw.reserved_zero {
-            let i = e[1..8].iter().position(|&x| x != 0).unwrap_or(0);
-            return Err(LoadError::ReservedNotZero { offset: start + 1 + i });
+    }
+
+    /// The number of records of the signature (a version-1 file's entries
+    /// translated).
+    fn signature_len(&self, b: &[u8]) -> Result<usize, LoadError> {
+        match self.v1_scalar {
+            Some(s) => v1::records(b, self.records, s),
+            None => Ok(self.records),
         }
-        raw.desc().ok_or(LoadError::UnknownLayerKind { layer: k, code: raw.kind })
+    }
+
+    /// Where the tensors' values begin.
+    fn data_start(&self) -> usize {
+        let entry = if self.v1_scalar.is_some() { v1::ENTRY_LEN } else { RECORD_LEN };
+        HEADER_LEN + self.records * entry
     }
 }
 
-/// Loads a weight file into `model`, whose type must match the file's
-/// (scalar type, layer kinds and dimensions, LeakyReLU slopes, parameter
-/// count).
+/// Loads a weight file into `model`, whose architecture must be the file's:
+/// the same layers in the same tree, with the same element types,
+/// dimensions and values (a LeakyReLU's slope, bit for bit), and the same
+/// tensors.
 ///
 /// Everything is checked before anything is written, in this order: the
 /// file's integrity ([`Header::read`]: magic, lengths, version, checksums),
-/// then its fit to the model (scalar type, layer count, each layer,
-/// parameter count), then that every parameter is finite. On any error
-/// `model` is left as it was. A file written by [`super::save()`] loads back
-/// bit-exactly.
+/// then its fit to the model (the architecture signature record by record,
+/// then the length of the data), then that every value is finite. On any
+/// error `model` is left as it was. A file written by [`super::save()`]
+/// loads back bit-exactly; so does a file of format version 1.
 ///
 /// ```
 /// use stackprop::io::{file_size, load, save, LoadError};
-/// use stackprop::arch::{LayerDesc, LayerKind};
 /// use stackprop::Linear;
-/// let mut buf = [0u8; file_size::<f32, Linear<f32, 3, 2>>()];
+/// let mut buf = [0u8; file_size::<Linear<f32, 3, 2>>()];
 /// save(&Linear::<f32, 3, 2>::from_fn(|_, _| 1.0, |_| 2.0), &mut buf).unwrap();
 /// // An intact file for another layer:
 /// let mut other = Linear::<f32, 3, 4>::zeros();
 /// assert_eq!(
-///     load(&mut other, &buf),
-///     Err(LoadError::LayerMismatch {
-///         layer: 0,
-///         expected: LayerDesc::new(LayerKind::Linear, 3, 4),
-///         found: LayerDesc::new(LayerKind::Linear, 3, 2),
-///     })
+///     load(&mut other, &buf).unwrap_err().to_string(),
+///     "architecture mismatch at layer 0: the model has Linear(f32, in=3, out=4), \
+///      the file has Linear(f32, in=3, out=2)"
 /// );
 /// assert_eq!(other, Linear::zeros()); // untouched
 /// // A corrupted one:
 /// buf[40] ^= 1;
 /// assert!(matches!(load(&mut other, &buf), Err(LoadError::Checksum { .. })));
 /// ```
-pub fn load<T: FileScalar, M: Arch + Params<T>>(model: &mut M, b: &[u8]) -> Result<(), LoadError> {
+pub fn load<M: Module>(model: &mut M, b: &[u8]) -> Result<(), LoadError> {
     let h = Header::read(b)?;
-    if h.scalar != T::TYPE {
-        return Err(LoadError::ScalarMismatch { expected: T::TYPE, found: h.scalar });
+    compare_signature(&*model, b, &h)?;
+    if let Some(found) = h.tensors.filter(|&n| n != M::SIZE.tensors) {
+        return Err(LoadError::TensorCount { expected: M::SIZE.tensors, found });
     }
-    if h.layers != M::LAYERS {
-        return Err(LoadError::LayerCount { expected: M::LAYERS, found: h.layers as u32 });
+    let data = &b[h.data_start()..h.len - CRC_LEN];
+    if data.len() != M::SIZE.bytes {
+        return Err(LoadError::DataLength { expected: M::SIZE.bytes, found: data.len() as u64 });
     }
-    for k in 0..M::LAYERS {
-        let found = h.layer(b, k)?;
-        let expected = model.layer(k).ok_or(LoadError::InconsistentModel)?;
-        if !same_layer(&expected, &found) {
-            return Err(LoadError::LayerMismatch { layer: k, expected, found });
-        }
-    }
-    if h.params != M::LEN {
-        return Err(LoadError::ParamCount { expected: M::LEN, found: h.params as u64 });
-    }
-    let s = T::TYPE.bytes();
-    let data = &b[HEADER_LEN + M::LAYERS * LAYER_LEN..h.len - CRC_LEN];
-    // Walk the tensors once to check lengths and finiteness, then write.
+    // Walk the tensors once to check them against their specs and the
+    // file's values for finiteness, then write.
     let mut pos = 0usize;
-    for t in 0..M::TENSORS {
-        let Some((_, dst)) = model.tensor(t) else {
-            return Err(LoadError::InconsistentModel);
+    let mut bad = Ok(());
+    let _ = tensors(&*model, |_, path, spec, d| {
+        let name = || Name::from_fmt(|n| path.write_with(n, spec.name));
+        let n = spec.len() * spec.dtype.bytes();
+        let ok = d.is_some_and(|d| d.dtype() == spec.dtype && d.len() == spec.len());
+        let Some(src) = data.get(pos..pos + n).filter(|_| ok) else {
+            bad = Err(LoadError::InconsistentModel { tensor: name() });
+            return Err(());
         };
-        let Some(src) = data.get(pos..pos + dst.len() * s) else {
-            return Err(LoadError::InconsistentModel);
-        };
-        if let Some(index) = src.chunks_exact(s).position(|c| !T::read_le(c).finite()) {
-            return Err(LoadError::NonFinite { tensor: t, index });
+        if let Some(index) = first_non_finite(spec.dtype, src) {
+            bad = Err(LoadError::NonFinite { tensor: name(), index });
+            return Err(());
         }
-        pos += src.len();
-    }
+        pos += n;
+        Ok(())
+    });
+    bad?;
     if pos != data.len() {
-        return Err(LoadError::InconsistentModel);
+        return Err(LoadError::InconsistentModel { tensor: Name::empty() });
     }
-    let mut chunks = data.chunks_exact(s);
-    for t in 0..M::TENSORS {
-        if let Some((_, dst)) = model.tensor_mut(t) {
-            for (d, c) in dst.iter_mut().zip(chunks.by_ref()) {
-                *d = T::read_le(c);
-            }
+    // The tensors as they will be written must be what was checked.
+    let mut bad = Ok(());
+    for i in 0..M::SIZE.tensors {
+        let spec = M::spec(i);
+        let ok = match (model.tensor_mut(i), spec) {
+            (Some(d), Some(s)) => d.dtype() == s.dtype && d.len() == s.len(),
+            _ => false,
+        };
+        if !ok && bad.is_ok() {
+            let mut tensor = Name::empty();
+            let _ = tensors(&*model, |j, path, spec, _| {
+                if j == i {
+                    tensor = Name::from_fmt(|n| path.write_with(n, spec.name));
+                    return Err(());
+                }
+                Ok(())
+            });
+            bad = Err(LoadError::InconsistentModel { tensor });
+        }
+    }
+    bad?;
+    let mut pos = 0usize;
+    for i in 0..M::SIZE.tensors {
+        if let Some(d) = model.tensor_mut(i) {
+            with_storable_mut!(d, s => read_all(s, data, &mut pos), ());
         }
     }
     Ok(())
 }
 
-/// Same kind and dimensions, and the same slope bit for bit (so `-0.0` is
-/// not `0.0`, and a model has exactly one valid file: found by fuzzing).
-fn same_layer(a: &LayerDesc, b: &LayerDesc) -> bool {
-    a.kind == b.kind
-        && a.inputs == b.inputs
-        && a.outputs == b.outputs
-        && a.slope.to_bits() == b.slope.to_bits()
+/// Reads `s` little-endian from `data[*pos..]`, advancing `pos`.
+fn read_all<T: Le>(s: &mut [T], data: &[u8], pos: &mut usize) {
+    for (v, c) in s.iter_mut().zip(data.get(*pos..).unwrap_or(&[]).chunks_exact(T::BYTES)) {
+        *v = T::read_le(c);
+    }
+    *pos += s.len() * T::BYTES;
+}
+
+/// Compares the model's architecture signature with the file's, record by
+/// record; the first difference is reported with the layer it is in.
+fn compare_signature<M: Module>(model: &M, b: &[u8], h: &Header) -> Result<(), LoadError> {
+    let total = h.signature_len(b)?;
+    struct Cmp<'b> {
+        b: &'b [u8],
+        h: &'b Header,
+        next: usize,
+        node_start: usize,
+        at: Path,
+        expected: Name,
+    }
+    impl Cmp<'_> {
+        /// The mismatch of the model's current node with the file's node
+        /// whose records start at `found_start`, and the latter's text.
+        fn mismatch(&self, found_start: usize) -> (LoadError, Name) {
+            let found = Name::from_fmt(|n| {
+                let recs =
+                    (found_start..).map_while(|j| self.h.record(self.b, j)).map_while(Result::ok);
+                write_file_node(recs, n)
+            });
+            let at =
+                Name::from_fmt(|n| core::fmt::Write::write_fmt(n, format_args!("{}", self.at)));
+            (LoadError::LayerMismatch { at, expected: self.expected, found }, found)
+        }
+    }
+    let mut c = Cmp { b, h, next: 0, node_start: 0, at: Path::new(), expected: Name::empty() };
+    let r = module::walk(
+        model,
+        &mut Signature::new(|e: Event<'_>| match e {
+            Event::Node(path, text) => {
+                if path.overflowed() {
+                    return Err(LoadError::TooDeep);
+                }
+                c.at = *path;
+                c.expected = Name::from_fmt(|n| text(n));
+                c.node_start = c.next;
+                Ok(())
+            }
+            Event::Record(want) => {
+                let j = c.next;
+                c.next += 1;
+                match h.record(b, j) {
+                    Some(Ok(got)) if got == want => Ok(()),
+                    Some(Ok(got)) if !well_formed(&got) => Err(LoadError::BadRecord { record: j }),
+                    Some(Err(e)) => Err(e),
+                    // A block's child differs: said at the child's path.
+                    _ if want[at::TAG] == tag::CHILD => {
+                        let name = record_name(&want).unwrap_or("?");
+                        let at = Name::from_fmt(|n| c.at.write_with(n, name));
+                        let entries = get_u64(&want, at::PAYLOAD);
+                        let expected = Name::from_fmt(|n| write_sequence(entries, n));
+                        Err(LoadError::LayerMismatch { at, expected, found: c.mismatch(j).1 })
+                    }
+                    // A record differs, or the file ends: the layer it is
+                    // in is not the model's. Where the two layers read the
+                    // same (a tensor's shape, a value's type), the record.
+                    got => {
+                        let (e, found) = c.mismatch(c.node_start);
+                        match got {
+                            Some(Ok(got)) if found == c.expected => {
+                                let name = record_name(&want).unwrap_or("?");
+                                let at = Name::from_fmt(|n| c.at.write_with(n, name));
+                                let expected = Name::from_fmt(|n| write_record(&want, n));
+                                let found = Name::from_fmt(|n| write_record(&got, n));
+                                Err(LoadError::LayerMismatch { at, expected, found })
+                            }
+                            _ => Err(e),
+                        }
+                    }
+                }
+            }
+        }),
+    );
+    match r {
+        Ok(()) => {}
+        Err(Some(e)) => return Err(e),
+        Err(None) => {
+            let layer =
+                Name::from_fmt(|n| core::fmt::Write::write_fmt(n, format_args!("{}", c.at)));
+            return Err(LoadError::Unsupported { layer });
+        }
+    }
+    if c.next < total {
+        // The file goes on past the model's last layer.
+        c.at = Path::new();
+        c.at.push(module::Seg::Index(M::ENTRIES));
+        c.expected = Name::new("nothing");
+        return Err(c.mismatch(c.next).0);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -205,7 +329,7 @@ mod tests {
     use crate::{Linear, Relu, Seq, seq};
 
     type Net = Seq![Linear<f32, 2, 3>, Relu, Linear<f32, 3, 1>];
-    const N: usize = file_size::<f32, Net>();
+    const N: usize = file_size::<Net>();
 
     fn file() -> [u8; N] {
         let net: Net = seq![
@@ -244,8 +368,8 @@ mod tests {
         );
 
         let mut v = b;
-        v[8] = 2;
-        assert_eq!(Header::read(&v), Err(LoadError::UnsupportedVersion { found: 2 }));
+        v[8] = 3;
+        assert_eq!(Header::read(&v), Err(LoadError::UnsupportedVersion { found: 3 }));
         let mut v = b;
         v[12] ^= 1;
         assert!(matches!(Header::read(&v), Err(LoadError::HeaderChecksum { .. })));
@@ -253,13 +377,9 @@ mod tests {
         v[N - 5] ^= 0x80;
         assert!(matches!(Header::read(&v), Err(LoadError::Checksum { .. })));
         let mut v = b;
-        v[10] = 9;
+        v[11] = 1;
         refresh_crcs(&mut v);
-        assert_eq!(Header::read(&v), Err(LoadError::UnknownScalar { code: 9 }));
-        let mut v = b;
-        v[26] = 1;
-        refresh_crcs(&mut v);
-        assert_eq!(Header::read(&v), Err(LoadError::ReservedNotZero { offset: 26 }));
+        assert_eq!(Header::read(&v), Err(LoadError::ReservedNotZero { offset: 11 }));
         let mut v = b;
         v[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
         refresh_crcs(&mut v);
@@ -267,16 +387,23 @@ mod tests {
     }
 
     #[test]
-    fn layer_entry_checks() {
-        let mut v = file();
-        v[32 + 32 + 3] = 1; // reserved byte of layer 1
-        refresh_crcs(&mut v);
+    fn record_checks() {
         let mut net = Net::default();
-        assert_eq!(load(&mut net, &v), Err(LoadError::ReservedNotZero { offset: 67 }));
         let mut v = file();
-        v[32 + 32] = 99;
+        v[32 + 6 * 64 + 3] = 1; // a reserved byte of record 6, the Relu
         refresh_crcs(&mut v);
-        assert_eq!(load(&mut net, &v), Err(LoadError::UnknownLayerKind { layer: 1, code: 99 }));
+        assert_eq!(load(&mut net, &v), Err(LoadError::BadRecord { record: 6 }));
+        let mut v = file();
+        v[32 + 6 * 64 + 8] = b'S'; // "Selu"
+        refresh_crcs(&mut v);
+        assert_eq!(
+            load(&mut net, &v),
+            Err(LoadError::LayerMismatch {
+                at: Name::new("1"),
+                expected: Name::new("Relu"),
+                found: Name::new("Selu")
+            })
+        );
         assert_eq!(net, Net::default());
     }
 }

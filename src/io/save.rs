@@ -3,17 +3,18 @@
 use super::crc::crc32;
 use super::error::SaveError;
 use super::format::{
-    CRC_LEN, FileScalar, HEADER_LEN, LAYER_LEN, MAGIC, VERSION, at, encode_layer, file_size,
+    CRC_LEN, Event, HEADER_LEN, Le, MAGIC, RECORD_LEN, Signature, VERSION, at, file_size, put,
+    with_storable,
 };
-use crate::arch::Arch;
-use crate::params::Params;
+use super::name::Name;
+use crate::module::{self, Module, Path, Visitor};
 
-/// Writes `model` as a weight file into `out[..file_size::<T, M>()]` and
+/// Writes `model` as a weight file into `out[..file_size::<M>()]` and
 /// returns the number of bytes written. Nothing is allocated; `out` may be
 /// longer than the file (the rest is left as it was).
 ///
-/// Errors (leaving `out` untouched) if `out` is too small or a parameter is
-/// infinite or NaN.
+/// Errors (leaving `out` untouched) if `out` is too small, a parameter is
+/// infinite or NaN, or the model holds a type files do not store.
 ///
 /// ```
 /// use stackprop::io::{file_size, load, save};
@@ -21,80 +22,155 @@ use crate::params::Params;
 /// type Net = Seq![Linear<f32, 2, 3>, Relu, Linear<f32, 3, 1>];
 /// let net: Net = seq![Linear::from_fn(|o, i| (o + i) as f32, |_| 0.5), Relu,
 ///                     Linear::from_fn(|_, i| i as f32, |_| -1.0)];
-/// let mut buf = [0u8; file_size::<f32, Net>()];
+/// let mut buf = [0u8; file_size::<Net>()];
 /// assert_eq!(save(&net, &mut buf), Ok(buf.len()));
 /// let mut back = Net::default();
 /// load(&mut back, &buf).unwrap();
 /// assert_eq!(back, net);
 /// ```
-pub fn save<T: FileScalar, M: Arch + Params<T>>(
-    model: &M,
-    out: &mut [u8],
-) -> Result<usize, SaveError> {
-    let n = file_size::<T, M>();
+pub fn save<M: Module>(model: &M, out: &mut [u8]) -> Result<usize, SaveError> {
+    let n = file_size::<M>();
     if out.len() < n {
         return Err(SaveError::BufferTooSmall { needed: n, found: out.len() });
     }
     check(model)?;
     let out = &mut out[..n];
-    let s = T::TYPE.bytes();
+    let records = M::SIZE.records;
 
     out[..8].copy_from_slice(&MAGIC);
-    out[at::VERSION..at::VERSION + 2].copy_from_slice(&VERSION.to_le_bytes());
-    out[at::SCALAR] = T::TYPE.code();
-    out[at::RESERVED_A] = 0;
-    out[at::LAYERS..at::LAYERS + 4].copy_from_slice(&(M::LAYERS as u32).to_le_bytes());
-    out[at::PARAMS..at::PARAMS + 8].copy_from_slice(&(M::LEN as u64).to_le_bytes());
-    out[at::RESERVED_B..at::HEADER_CRC].fill(0);
+    put(out, at::VERSION, &VERSION.to_le_bytes());
+    out[at::RESERVED_A..at::RECORDS].fill(0);
+    put(out, at::RECORDS, &(records as u32).to_le_bytes());
+    put(out, at::DATA, &(M::SIZE.bytes as u64).to_le_bytes());
+    put(out, at::TENSORS, &(M::SIZE.tensors as u32).to_le_bytes());
     let hcrc = crc32(&out[..at::HEADER_CRC]);
-    out[at::HEADER_CRC..HEADER_LEN].copy_from_slice(&hcrc.to_le_bytes());
+    put(out, at::HEADER_CRC, &hcrc.to_le_bytes());
 
+    // `check` walked the same signature without error.
     let mut pos = HEADER_LEN;
-    for k in 0..M::LAYERS {
-        // `check` made sure every layer is listed.
-        if let Some(d) = model.layer(k) {
-            out[pos..pos + LAYER_LEN].copy_from_slice(&encode_layer(&d));
-        }
-        pos += LAYER_LEN;
-    }
-    for t in 0..M::TENSORS {
-        if let Some((_, values)) = model.tensor(t) {
-            for &v in values {
-                v.write_le(&mut out[pos..pos + s]);
-                pos += s;
+    let _ = module::walk(
+        model,
+        &mut Signature::new(|e: Event<'_>| {
+            if let Event::Record(r) = e {
+                out[pos..pos + RECORD_LEN].copy_from_slice(&r);
+                pos += RECORD_LEN;
             }
+            Ok::<(), ()>(())
+        }),
+    );
+    for i in 0..M::SIZE.tensors {
+        if let Some(d) = model.tensor(i) {
+            with_storable!(d, s => write_all(s, out, &mut pos), ())
         }
     }
     let crc = crc32(&out[..n - CRC_LEN]);
-    out[n - CRC_LEN..].copy_from_slice(&crc.to_le_bytes());
+    put(out, n - CRC_LEN, &crc.to_le_bytes());
     Ok(n)
 }
 
-/// Checks that the model lists all its layers and tensors consistently and
-/// that every parameter is finite.
-fn check<T: FileScalar, M: Arch + Params<T>>(model: &M) -> Result<(), SaveError> {
-    if M::LAYERS > u32::MAX as usize || (0..M::LAYERS).any(|k| model.layer(k).is_none()) {
-        return Err(SaveError::InconsistentModel);
+/// Writes `s` little-endian at `out[*pos..]`, advancing `pos`.
+fn write_all<T: Le>(s: &[T], out: &mut [u8], pos: &mut usize) {
+    for (&v, c) in s.iter().zip(out[*pos..].chunks_exact_mut(T::BYTES)) {
+        v.write_le(c);
     }
-    let mut total = 0usize;
-    for t in 0..M::TENSORS {
-        let Some((_, values)) = model.tensor(t) else {
-            return Err(SaveError::InconsistentModel);
+    *pos += s.len() * T::BYTES;
+}
+
+/// Checks, before anything is written, that the model's signature can be
+/// written (every type storable, every value given, paths within
+/// [`module::MAX_DEPTH`], counts within the format's fields), that its
+/// tensors are what its description says, and that every value is finite.
+fn check<M: Module>(model: &M) -> Result<(), SaveError> {
+    if M::SIZE.records > u32::MAX as usize || M::SIZE.tensors > u32::MAX as usize {
+        return Err(SaveError::InconsistentModel { tensor: Name::empty() });
+    }
+    /// Counts records and finds the first node that cannot be written.
+    struct Count {
+        records: usize,
+        at: Path,
+        deep: bool,
+    }
+    let mut c = Count { records: 0, at: Path::new(), deep: false };
+    let r = module::walk(
+        model,
+        &mut Signature::new(|e: Event<'_>| {
+            match e {
+                Event::Node(p, _) => {
+                    c.at = *p;
+                    c.deep |= p.overflowed();
+                }
+                Event::Record(_) => c.records += 1,
+            }
+            Ok::<(), ()>(())
+        }),
+    );
+    let at = Name::from_fmt(|n| core::fmt::Write::write_fmt(n, format_args!("{}", c.at)));
+    if r.is_err() {
+        return Err(SaveError::Unsupported { layer: at });
+    }
+    if c.deep {
+        return Err(SaveError::TooDeep);
+    }
+    if c.records != M::SIZE.records {
+        return Err(SaveError::InconsistentModel { tensor: Name::empty() });
+    }
+    let mut bad = Ok(());
+    let _ = tensors(model, |i, path, spec, data| {
+        let name = || Name::from_fmt(|n| path.write_with(n, spec.name));
+        let Some(d) = data else {
+            bad = Err(SaveError::InconsistentModel { tensor: name() });
+            return Err(());
         };
-        if let Some(index) = values.iter().position(|v| !v.finite()) {
-            return Err(SaveError::NonFinite { tensor: t, index });
+        if d.dtype() != spec.dtype || d.len() != spec.len() {
+            bad = Err(SaveError::InconsistentModel { tensor: name() });
+            return Err(());
         }
-        total += values.len();
+        let non_finite = match d {
+            module::Data::F32(s) => s.iter().position(|v| !v.is_finite()),
+            module::Data::F64(s) => s.iter().position(|v| !v.is_finite()),
+            _ => None,
+        };
+        if let Some(index) = non_finite {
+            bad = Err(SaveError::NonFinite { tensor: name(), index });
+            return Err(());
+        }
+        let _ = i;
+        Ok(())
+    });
+    bad
+}
+
+/// Calls `f(i, node path, spec, data)` for every tensor of `model` in
+/// order, stopping at the first `Err`.
+pub(crate) fn tensors<'m, M: Module>(
+    model: &'m M,
+    mut f: impl FnMut(usize, &Path, &crate::module::Spec, Option<module::Data<'m>>) -> Result<(), ()>,
+) -> Result<(), ()> {
+    struct Walk<'m, M, F> {
+        model: &'m M,
+        next: usize,
+        f: F,
     }
-    if total != M::LEN {
-        return Err(SaveError::InconsistentModel);
+    impl<'m, M: Module, F> Visitor for Walk<'m, M, F>
+    where
+        F: FnMut(usize, &Path, &crate::module::Spec, Option<module::Data<'m>>) -> Result<(), ()>,
+    {
+        type Error = ();
+        fn node<N: Module>(&mut self, path: &Path, _: &N) -> Result<(), ()> {
+            for s in N::DESC.tensors() {
+                (self.f)(self.next, path, s, self.model.tensor(self.next))?;
+                self.next += 1;
+            }
+            Ok(())
+        }
     }
-    Ok(())
+    module::walk(model, &mut Walk { model, next: 0, f: &mut f })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::crc::crc32;
     use crate::{LeakyRelu, Linear, Seq, seq};
 
     type Net = Seq![Linear<f32, 2, 2>, LeakyRelu<f32>, Linear<f32, 2, 1>];
@@ -109,20 +185,22 @@ mod tests {
 
     #[test]
     fn layout_matches_the_documented_offsets() {
-        let mut b = [0xAAu8; 200];
+        let mut b = [0xAAu8; 1200];
         let n = save(&net(), &mut b).unwrap();
-        assert_eq!(n, 32 + 3 * 32 + 4 * 9 + 4);
+        let records = 6 + 3 + 6;
+        assert_eq!(n, 32 + 64 * records + 4 * 9 + 4);
         assert_eq!(&b[..8], b"\x89SPW\r\n\x1a\n");
-        assert_eq!(&b[8..12], &[1, 0, 1, 0]); // version 1, f32, reserved
-        assert_eq!(&b[12..16], &3u32.to_le_bytes());
-        assert_eq!(&b[16..24], &9u64.to_le_bytes());
-        assert_eq!(&b[24..28], &[0; 4]);
+        assert_eq!(&b[8..12], &[2, 0, 0, 0]); // version 2, reserved
+        assert_eq!(&b[12..16], &(records as u32).to_le_bytes());
+        assert_eq!(&b[16..24], &36u64.to_le_bytes());
+        assert_eq!(&b[24..28], &4u32.to_le_bytes());
         assert_eq!(&b[28..32], &crc32(&b[..28]).to_le_bytes());
-        // layer 1: LeakyRelu, slope 0.25 as f64 bits
-        assert_eq!(b[64], 17);
-        assert_eq!(&b[64 + 24..64 + 32], &0.25f64.to_bits().to_le_bytes());
+        // record 6: the LeakyRelu node, then its scalar and its slope
+        let r = 32 + 6 * 64;
+        assert_eq!(&b[r..r + 18], b"\x01\0\0\0\0\0\0\0LeakyRelu\0");
+        assert_eq!(&b[r + 2 * 64 + 48..r + 2 * 64 + 56], &(0.25f32.to_bits() as u64).to_le_bytes());
         // first weight column-major: W(0,0)=0, W(1,0)=2, W(0,1)=1, W(1,1)=3
-        let p = 32 + 3 * 32;
+        let p = 32 + records * 64;
         for (k, v) in [0.0f32, 2.0, 1.0, 3.0].into_iter().enumerate() {
             assert_eq!(&b[p + 4 * k..p + 4 * k + 4], &v.to_le_bytes());
         }
@@ -135,12 +213,15 @@ mod tests {
         let mut b = [7u8; 100];
         assert_eq!(
             save(&net(), &mut b),
-            Err(SaveError::BufferTooSmall { needed: 168, found: 100 })
+            Err(SaveError::BufferTooSmall { needed: 1032, found: 100 })
         );
         let mut bad = net();
         bad.1.1.bias[0] = f32::INFINITY;
-        let mut b = [7u8; 200];
-        assert_eq!(save(&bad, &mut b), Err(SaveError::NonFinite { tensor: 3, index: 0 }));
+        let mut b = [7u8; 1200];
+        assert_eq!(
+            save(&bad, &mut b),
+            Err(SaveError::NonFinite { tensor: Name::new("2.bias"), index: 0 })
+        );
         assert!(b.iter().all(|&x| x == 7));
     }
 }

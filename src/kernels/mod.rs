@@ -33,7 +33,7 @@
 //! dispatch and no `unsafe`.
 //!
 //! On x86-64, `f32` and `f64` take their own path
-//! (`src/kernels/vectors.rs`): the same three products written with
+//! (`src/kernels/vectors/`): the same three products written with
 //! explicit vectors (`wide`, the crate simba's SIMD packs are built on):
 //! 512 bits (`wide::f32x16`, `wide::f64x8`) with AVX-512 for products of
 //! two such vectors of rows or more, else 256 (`wide::f32x8`,
@@ -44,12 +44,11 @@
 //! under AVX-512 (the 4 → 16 → 3 forward pass took 8× longer), and it never
 //! fuses a multiply with an add. On such targets the generic kernels use
 //! 256-bit vectors too. With the `simd` feature the pack `WideF32x8` takes
-//! the same kernels, two packs to a 512-bit vector with AVX-512 (a
-//! lockstep step of eight 64 → 64 → 64 → 64 → 10 models took 117–120 µs on
-//! the generic kernels' one pack per register, 73 µs so; eight separate
-//! `f32` steps take 75–77 µs). With the generic kernels, a W2 training step
-//! (784 → 256 → 10, batch 32) took 940–1040 µs in `f64`, 5× the `f32`
-//! step; with these, 550–580 µs.
+//! the same kernels, two packs to a 512-bit vector with AVX-512, so a
+//! lockstep step of eight models costs about what eight separate `f32`
+//! steps cost (on the generic kernels, one pack per register, it cost
+//! more); `f64` takes them too, at about twice the `f32` time instead of
+//! five times (`cargo bench --bench workloads` times both).
 //!
 //! # Rounding
 //!

@@ -15,98 +15,88 @@
 //! assert_eq!(y, SMatrix::<f32, 3, 1>::new(0.0, 0.0, 2.0));
 //! ```
 
-use crate::layer::Layer;
+use crate::layer::{Backward, Dx, Grads, Layer, Train};
+use crate::module::{AnyScalar, Desc, Dtype, Module, Value};
 use crate::ops::activation::{self as act, Activation};
 pub use crate::ops::activation::{Identity, LeakyRelu, Relu, Sigmoid, Tanh};
-use crate::params::{ParamKind, Params};
 use crate::scalar::Real;
-use crate::zeros::Zeros;
+use crate::zeros::{ConstZeros, Zeros};
 use nalgebra::SMatrix;
+use simba::scalar::SupersetOf;
 
+/// `Layer` and `Train` for an activation `$ty` (`$g`: its generics).
 macro_rules! activation_layer {
-    ($name:ident, [$($g:tt)*], $ty:ty, $zeros:expr) => {
-        impl<$($g)*> Zeros for $ty {
-            #[inline]
-            fn zeros() -> Self { $zeros }
-            #[inline]
-            fn set_zero(&mut self) {}
-        }
-
-        impl<$($g)* P> Params<P> for $ty {
-            const TENSORS: usize = 0;
-            const LEN: usize = 0;
-            #[inline]
-            fn tensor(&self, _: usize) -> Option<(ParamKind, &[P])> { None }
-            #[inline]
-            fn tensor_mut(&mut self, _: usize) -> Option<(ParamKind, &mut [P])> { None }
-        }
-
-        impl<T: Real, const N: usize, const B: usize> Layer<SMatrix<T, N, B>> for $name
-        where $name: Activation<T>
+    ([$($g:tt)*], $ty:ty) => {
+        impl<$($g)* const N: usize, const B: usize> Layer<SMatrix<T, N, B>> for $ty
+        where
+            $ty: Activation<T>,
         {
             type Output = SMatrix<T, N, B>;
-            type Cache = ();
 
             #[inline]
             fn forward(&self, x: &SMatrix<T, N, B>) -> SMatrix<T, N, B> {
                 act::forward(self, x)
             }
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<$($g)* const N: usize, const B: usize> Train<SMatrix<T, N, B>> for $ty
+        where
+            $ty: Activation<T>,
+        {
+            type Cache = ();
+
             #[inline]
-            fn forward_train(&self, x: &SMatrix<T, N, B>, _: &mut ()) -> SMatrix<T, N, B> {
-                act::forward(self, x)
+            fn forward_train(&self, x: &SMatrix<T, N, B>, _: &mut (), y: &mut SMatrix<T, N, B>) {
+                act::forward_into(self, x, y)
             }
+
+            /// No parameters: nothing that could be non-finite.
             #[inline]
-            fn forward_train_into(
-                &self,
-                x: &SMatrix<T, N, B>,
-                _: &mut (),
-                out: &mut SMatrix<T, N, B>,
-            ) {
-                act::forward_into(self, x, out)
-            }
-            #[inline]
-            fn backward(
+            fn backward<D: Dx>(
                 &self,
                 _x: &SMatrix<T, N, B>,
                 y: &SMatrix<T, N, B>,
                 _cache: &(),
                 dy: &SMatrix<T, N, B>,
                 _grads: &mut Self,
-            ) -> SMatrix<T, N, B> {
-                act::backward(self, y, dy)
-            }
-            #[inline]
-            fn backward_params(&self, _: &SMatrix<T, N, B>, _: &SMatrix<T, N, B>, _: &(),
-                               _: &SMatrix<T, N, B>, _: &mut Self) {}
-            /// No parameters: nothing that could be non-finite.
-            #[inline]
-            fn backward_into_checked(&self, x: &SMatrix<T, N, B>, y: &SMatrix<T, N, B>,
-                                     cache: &(), dy: &SMatrix<T, N, B>, grads: &mut Self)
-                                     -> (SMatrix<T, N, B>, bool) {
-                (self.backward(x, y, cache, dy, grads), true)
-            }
-            #[inline]
-            fn backward_params_into_checked(&self, _: &SMatrix<T, N, B>, _: &SMatrix<T, N, B>,
-                                            _: &(), _: &SMatrix<T, N, B>, _: &mut Self) -> bool {
-                true
+                _mode: Grads,
+            ) -> Backward<D::Out<SMatrix<T, N, B>>> {
+                Backward { dx: D::dx(|| act::backward(self, y, dy)), finite: true }
             }
         }
     };
 }
 
-activation_layer!(Relu, [], Relu, Relu);
-activation_layer!(Sigmoid, [], Sigmoid, Sigmoid);
-activation_layer!(Tanh, [], Tanh, Tanh);
-activation_layer!(Identity, [], Identity, Identity);
-
-macro_rules! const_zeros_activation {
+/// The zero-sized activations: `Zeros`, `ConstZeros` and a description
+/// without hyper-parameters.
+macro_rules! unit_activation {
     ($($name:ident),*) => {$(
-        impl crate::zeros::ConstZeros for $name {
+        activation_layer!([T: Real,], $name);
+
+        impl Zeros for $name {
+            #[inline]
+            fn zeros() -> Self {
+                $name
+            }
+            #[inline]
+            fn set_zero(&mut self) {}
+        }
+
+        impl ConstZeros for $name {
             const ZEROS: Self = $name;
+        }
+
+        impl Module for $name {
+            type Scalar = AnyScalar;
+            const DESC: Desc = Desc::new(stringify!($name))
+                .rust(concat!("stackprop::", stringify!($name)), "");
         }
     )*};
 }
-const_zeros_activation!(Relu, Sigmoid, Tanh, Identity);
+
+unit_activation!(Relu, Sigmoid, Tanh, Identity);
+activation_layer!([T: Real,], LeakyRelu<T>);
 
 // The slope is a hyper-parameter, not a parameter: `zeros()` gives the
 // default slope and `set_zero` keeps it, so a gradient or a freshly built
@@ -120,77 +110,23 @@ impl<T: Real> Zeros for LeakyRelu<T> {
     fn set_zero(&mut self) {}
 }
 
-impl<T: Real> Params<T> for LeakyRelu<T> {
-    const TENSORS: usize = 0;
-    const LEN: usize = 0;
-    #[inline]
-    fn tensor(&self, _: usize) -> Option<(ParamKind, &[T])> {
-        None
-    }
-    #[inline]
-    fn tensor_mut(&mut self, _: usize) -> Option<(ParamKind, &mut [T])> {
-        None
-    }
-}
+/// The slope is a value of the layer, `Module::value(0)` (lane 0 of a SIMD
+/// pack); exported source builds it with `LeakyRelu::<T>::with_slope`.
+impl<T: Real> Module for LeakyRelu<T> {
+    /// No trained tensors: the slope is fixed.
+    type Scalar = AnyScalar;
+    const DESC: Desc = Desc::new("LeakyRelu")
+        .rust("stackprop::LeakyRelu", "with_slope")
+        .scalar::<T>()
+        .value("slope");
 
-impl<T: Real, const N: usize, const B: usize> Layer<SMatrix<T, N, B>> for LeakyRelu<T> {
-    type Output = SMatrix<T, N, B>;
-    type Cache = ();
-
-    #[inline]
-    fn forward(&self, x: &SMatrix<T, N, B>) -> SMatrix<T, N, B> {
-        act::forward(self, x)
-    }
-    #[inline]
-    fn forward_train(&self, x: &SMatrix<T, N, B>, _: &mut ()) -> SMatrix<T, N, B> {
-        act::forward(self, x)
-    }
-    #[inline]
-    fn forward_train_into(&self, x: &SMatrix<T, N, B>, _: &mut (), out: &mut SMatrix<T, N, B>) {
-        act::forward_into(self, x, out)
-    }
-    #[inline]
-    fn backward(
-        &self,
-        _x: &SMatrix<T, N, B>,
-        y: &SMatrix<T, N, B>,
-        _cache: &(),
-        dy: &SMatrix<T, N, B>,
-        _grads: &mut Self,
-    ) -> SMatrix<T, N, B> {
-        act::backward(self, y, dy)
-    }
-    #[inline]
-    fn backward_params(
-        &self,
-        _: &SMatrix<T, N, B>,
-        _: &SMatrix<T, N, B>,
-        _: &(),
-        _: &SMatrix<T, N, B>,
-        _: &mut Self,
-    ) {
-    }
-    /// No parameters (the slope is fixed): nothing that could be non-finite.
-    #[inline]
-    fn backward_into_checked(
-        &self,
-        x: &SMatrix<T, N, B>,
-        y: &SMatrix<T, N, B>,
-        cache: &(),
-        dy: &SMatrix<T, N, B>,
-        grads: &mut Self,
-    ) -> (SMatrix<T, N, B>, bool) {
-        (self.backward(x, y, cache, dy, grads), true)
-    }
-    #[inline]
-    fn backward_params_into_checked(
-        &self,
-        _: &SMatrix<T, N, B>,
-        _: &SMatrix<T, N, B>,
-        _: &(),
-        _: &SMatrix<T, N, B>,
-        _: &mut Self,
-    ) -> bool {
-        true
+    fn value(&self, k: usize) -> Option<Value> {
+        let a: f64 = self.alpha().extract(0).to_subset().unwrap_or(f64::NAN);
+        match (k, T::DTYPE) {
+            (0, Dtype::F64) => Some(Value::F64(a)),
+            // an f32 lane widened to f64 and back is the same f32
+            (0, _) => Some(Value::F32(a as f32)),
+            _ => None,
+        }
     }
 }

@@ -3,19 +3,21 @@
 use crate::error::Error;
 use crate::finite::all_finite;
 use crate::kernels;
-use crate::layer::Layer;
-use crate::params::{ParamKind, Params};
+use crate::layer::{Backward, Dx, Grads, Layer, Train};
+use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
 use crate::scalar::Real;
-use crate::zeros::Zeros;
+use crate::zeros::{ConstZeros, Zeros};
 use nalgebra::{SMatrix, SVector};
 
 /// A dense layer from `I` inputs to `O` outputs with bias:
 /// `Y = W·X + b·1ᵀ` for a batch `X: I×B` (one column per sample).
 ///
-/// Backward adds `∂J/∂W = dY·Xᵀ` and `∂J/∂b = dY·1` into the gradient and
-/// returns `∂J/∂X = Wᵀ·dY`. Parameter tensors: `0` the weight (`O×I`,
-/// column-major, [`ParamKind::Weight`]), `1` the bias ([`ParamKind::Bias`]).
+/// Backward puts `∂J/∂W = dY·Xᵀ` and `∂J/∂b = dY·1` into the gradient and
+/// returns `∂J/∂X = Wᵀ·dY`. Tensors: `weight` (PyTorch's shape `[O, I]`,
+/// stored column-major as nalgebra's `O×I`, [`ParamKind::Weight`]) and
+/// `bias` (`[O]`, [`ParamKind::Bias`]): the state dict of PyTorch's
+/// `nn.Linear(I, O)`.
 ///
 /// ```
 /// use nalgebra::SMatrix;
@@ -73,20 +75,24 @@ impl<T: Real, const I: usize, const O: usize> Linear<T, I, O> {
         Self { weight: SMatrix::from_fn(w), bias: SVector::from_fn(|o, _| b(o)) }
     }
 
-    /// From a weight given row-major (`O` rows of `I`, PyTorch's
-    /// `nn.Linear.weight` layout) and a bias. Errors if a length is wrong or
-    /// a value is not finite.
+    /// From the weight's values column-major (the `O` weights of input 0,
+    /// then of input 1, …: the order of [`Linear::from_columns`], of the
+    /// weight's tensor and of weight files) and the bias. Errors if a length
+    /// is wrong or a value is not finite.
     ///
     /// ```
-    /// let l = stackprop::Linear::<f32, 2, 1>::from_slices(&[1.0, 2.0], &[3.0]).unwrap();
-    /// assert_eq!(l.weight[(0, 1)], 2.0);
-    /// assert!(stackprop::Linear::<f32, 2, 1>::from_slices(&[f32::NAN, 0.0], &[0.0]).is_err());
+    /// use stackprop::{Error, Linear};
+    /// let l = Linear::<f32, 2, 3>::from_column_slices(&[1., 2., 3., 4., 5., 6.], &[0.; 3]).unwrap();
+    /// assert_eq!(l.weight[(2, 1)], 6.0); // output 2, input 1: value 2 + 1·3
+    /// assert!(Linear::<f32, 2, 1>::from_column_slices(&[f32::NAN, 0.0], &[0.0]).is_err());
+    /// assert_eq!(Linear::<f32, 2, 1>::from_column_slices(&[1.0], &[0.0]),
+    ///            Err(Error::LengthMismatch { what: "weight", expected: 2, found: 1 }));
     /// ```
-    pub fn from_slices(weight_row_major: &[T], bias: &[T]) -> Result<Self, Error> {
-        check_slice("weight", weight_row_major, O * I)?;
+    pub fn from_column_slices(weight: &[T], bias: &[T]) -> Result<Self, Error> {
+        check_slice("weight", weight, O * I)?;
         check_slice("bias", bias, O)?;
         Ok(Self {
-            weight: SMatrix::from_row_slice(weight_row_major),
+            weight: SMatrix::from_column_slice(weight),
             bias: SVector::from_column_slice(bias),
         })
     }
@@ -107,12 +113,21 @@ impl<T: Real, const I: usize, const O: usize> Linear<T, I, O> {
 
     /// Redraws the parameters in place (no copy of the layer on the stack).
     pub fn reinit(&mut self, rng: &mut Rng, init: Init) {
-        for w in self.weight.iter_mut() {
-            *w = rng.lanes(|r| init.weight(r, I, O));
-        }
+        reinit_weight(&mut self.weight, rng, init);
         for b in self.bias.iter_mut() {
             *b = rng.lanes(|r| init.bias(r, I));
         }
+    }
+}
+
+/// Draws the weights of a dense layer (shared with [`crate::LinearNoBias`]).
+pub(super) fn reinit_weight<T: Real, const I: usize, const O: usize>(
+    w: &mut SMatrix<T, O, I>,
+    rng: &mut Rng,
+    init: Init,
+) {
+    for w in w.iter_mut() {
+        *w = rng.lanes(|r| init.weight(r, I, O));
     }
 }
 
@@ -143,29 +158,34 @@ impl<T: Real, const I: usize, const O: usize> Zeros for Linear<T, I, O> {
     }
 }
 
-impl<T: crate::zeros::ConstZeros + Copy, const I: usize, const O: usize> crate::zeros::ConstZeros
-    for Linear<T, I, O>
-{
-    const ZEROS: Self =
-        Self { weight: crate::zeros::ConstZeros::ZEROS, bias: crate::zeros::ConstZeros::ZEROS };
+impl<T: Elem, const I: usize, const O: usize> ConstZeros for Linear<T, I, O> {
+    const ZEROS: Self = Self { weight: ConstZeros::ZEROS, bias: ConstZeros::ZEROS };
 }
 
-impl<T: Real, const I: usize, const O: usize> Params<T> for Linear<T, I, O> {
-    const TENSORS: usize = 2;
-    const LEN: usize = O * I + O;
+impl<T: Elem, const I: usize, const O: usize> Module for Linear<T, I, O> {
+    type Scalar = T;
+    const DESC: Desc = Desc::new("Linear")
+        .rust("stackprop::Linear", "from_columns")
+        .scalar::<T>()
+        .dim("in", I)
+        .dim("out", O)
+        .tensor::<T>("weight", ParamKind::Weight, &[O, I])
+        .tensor::<T>("bias", ParamKind::Bias, &[O]);
 
-    fn tensor(&self, i: usize) -> Option<(ParamKind, &[T])> {
+    #[inline]
+    fn tensor(&self, i: usize) -> Option<Data<'_>> {
         match i {
-            0 => Some((ParamKind::Weight, self.weight.as_slice())),
-            1 => Some((ParamKind::Bias, self.bias.as_slice())),
+            0 => Some(self.weight.as_slice().into()),
+            1 => Some(self.bias.as_slice().into()),
             _ => None,
         }
     }
 
-    fn tensor_mut(&mut self, i: usize) -> Option<(ParamKind, &mut [T])> {
+    #[inline]
+    fn tensor_mut(&mut self, i: usize) -> Option<DataMut<'_>> {
         match i {
-            0 => Some((ParamKind::Weight, self.weight.as_mut_slice())),
-            1 => Some((ParamKind::Bias, self.bias.as_mut_slice())),
+            0 => Some(self.weight.as_mut_slice().into()),
+            1 => Some(self.bias.as_mut_slice().into()),
             _ => None,
         }
     }
@@ -175,105 +195,74 @@ impl<T: Real, const I: usize, const O: usize, const B: usize> Layer<SMatrix<T, I
     for Linear<T, I, O>
 {
     type Output = SMatrix<T, O, B>;
-    type Cache = ();
 
     #[inline]
     fn forward(&self, x: &SMatrix<T, I, B>) -> SMatrix<T, O, B> {
         kernels::affine(&self.weight, x, Some(&self.bias))
     }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Real, const I: usize, const O: usize, const B: usize> Train<SMatrix<T, I, B>>
+    for Linear<T, I, O>
+{
+    type Cache = ();
 
     /// [`kernels::affine_into`], not [`Layer::forward`]'s
     /// [`kernels::affine`]: see the latter's docs on weights just stored.
     #[inline]
-    fn forward_train(&self, x: &SMatrix<T, I, B>, _: &mut ()) -> SMatrix<T, O, B> {
-        let mut y = kernels::zeroed();
-        kernels::affine_into(&self.weight, x, Some(&self.bias), &mut y);
-        y
+    fn forward_train(&self, x: &SMatrix<T, I, B>, _: &mut (), y: &mut SMatrix<T, O, B>) {
+        kernels::affine_into(&self.weight, x, Some(&self.bias), y)
     }
 
+    /// In [`Grads::Write`] mode writes `dY·Xᵀ` and `dY·1` over `grads`
+    /// ([`kernels::matmul_tr`]), so the weight gradient is neither zeroed
+    /// first nor read; known finite when the weight-gradient kernel watched
+    /// its values (`f32` on x86-64) and the bias gradient is finite
+    /// (checked here).
     #[inline]
-    fn forward_train_into(&self, x: &SMatrix<T, I, B>, _: &mut (), out: &mut SMatrix<T, O, B>) {
-        kernels::affine_into(&self.weight, x, Some(&self.bias), out)
-    }
-
-    #[inline]
-    fn backward(
-        &self,
-        x: &SMatrix<T, I, B>,
-        y: &SMatrix<T, O, B>,
-        cache: &(),
-        dy: &SMatrix<T, O, B>,
-        grads: &mut Self,
-    ) -> SMatrix<T, I, B> {
-        self.backward_params(x, y, cache, dy, grads);
-        kernels::tr_matmul(&self.weight, dy)
-    }
-
-    #[inline]
-    fn backward_params(
+    fn backward<D: Dx>(
         &self,
         x: &SMatrix<T, I, B>,
         _y: &SMatrix<T, O, B>,
         _cache: &(),
         dy: &SMatrix<T, O, B>,
         grads: &mut Self,
-    ) {
-        kernels::matmul_tr_acc(&mut grads.weight, dy, x);
-        kernels::row_sums_acc(&mut grads.bias, dy);
+        mode: Grads,
+    ) -> Backward<D::Out<SMatrix<T, I, B>>> {
+        dense_backward::<D, T, I, O, B>(&self.weight, x, dy, &mut grads.weight, Some(&mut grads.bias), mode)
     }
+}
 
-    #[inline]
-    fn backward_into(
-        &self,
-        x: &SMatrix<T, I, B>,
-        y: &SMatrix<T, O, B>,
-        cache: &(),
-        dy: &SMatrix<T, O, B>,
-        grads: &mut Self,
-    ) -> SMatrix<T, I, B> {
-        self.backward_into_checked(x, y, cache, dy, grads).0
-    }
-
-    /// Writes `dY·Xᵀ` and `dY·1` over `grads` ([`kernels::matmul_tr`]), so
-    /// the weight gradient is neither zeroed first nor read.
-    #[inline]
-    fn backward_params_into(
-        &self,
-        x: &SMatrix<T, I, B>,
-        y: &SMatrix<T, O, B>,
-        cache: &(),
-        dy: &SMatrix<T, O, B>,
-        grads: &mut Self,
-    ) {
-        let _ = self.backward_params_into_checked(x, y, cache, dy, grads);
-    }
-
-    /// Known finite when the weight-gradient kernel watched its values
-    /// (`f32` on x86-64) and the bias gradient is finite (checked here).
-    #[inline]
-    fn backward_into_checked(
-        &self,
-        x: &SMatrix<T, I, B>,
-        y: &SMatrix<T, O, B>,
-        cache: &(),
-        dy: &SMatrix<T, O, B>,
-        grads: &mut Self,
-    ) -> (SMatrix<T, I, B>, bool) {
-        let known = self.backward_params_into_checked(x, y, cache, dy, grads);
-        (kernels::tr_matmul(&self.weight, dy), known)
-    }
-
-    #[inline]
-    fn backward_params_into_checked(
-        &self,
-        x: &SMatrix<T, I, B>,
-        _y: &SMatrix<T, O, B>,
-        _cache: &(),
-        dy: &SMatrix<T, O, B>,
-        grads: &mut Self,
-    ) -> bool {
-        let known = kernels::matmul_tr_known_finite(&mut grads.weight, dy, x);
-        kernels::row_sums(&mut grads.bias, dy);
-        known && all_finite(grads.bias.as_slice())
-    }
+/// The backward pass of a dense layer, with or without bias (shared with
+/// [`crate::LinearNoBias`]).
+#[inline]
+pub(super) fn dense_backward<D: Dx, T: Real, const I: usize, const O: usize, const B: usize>(
+    w: &SMatrix<T, O, I>,
+    x: &SMatrix<T, I, B>,
+    dy: &SMatrix<T, O, B>,
+    gw: &mut SMatrix<T, O, I>,
+    gb: Option<&mut SVector<T, O>>,
+    mode: Grads,
+) -> Backward<D::Out<SMatrix<T, I, B>>> {
+    let finite = match mode {
+        Grads::Add => {
+            kernels::matmul_tr_acc(gw, dy, x);
+            if let Some(gb) = gb {
+                kernels::row_sums_acc(gb, dy);
+            }
+            false
+        }
+        Grads::Write => {
+            let known = kernels::matmul_tr_known_finite(gw, dy, x);
+            match gb {
+                Some(gb) => {
+                    kernels::row_sums(gb, dy);
+                    known && all_finite(gb.as_slice())
+                }
+                None => known,
+            }
+        }
+    };
+    Backward { dx: D::dx(|| kernels::tr_matmul(w, dy)), finite }
 }

@@ -1,19 +1,21 @@
 //! The dense layer without bias, `Y = W·X` (the d2l seed's `z = W⁽¹⁾x`).
 
+use super::linear::{check_slice, dense_backward, reinit_weight};
 use crate::error::Error;
 use crate::kernels;
-use crate::layer::Layer;
-use crate::layers::linear::check_slice;
-use crate::params::{ParamKind, Params};
+use crate::layer::{Backward, Dx, Grads, Layer, Train};
+use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
 use crate::scalar::Real;
-use crate::zeros::Zeros;
+use crate::zeros::{ConstZeros, Zeros};
 use nalgebra::SMatrix;
 
 /// A dense layer from `I` inputs to `O` outputs without bias: `Y = W·X`.
 ///
-/// Backward adds `∂J/∂W = dY·Xᵀ` and returns `∂J/∂X = Wᵀ·dY`. One parameter
-/// tensor: the weight (`O×I`, column-major, [`ParamKind::Weight`]).
+/// Backward puts `∂J/∂W = dY·Xᵀ` into the gradient and returns
+/// `∂J/∂X = Wᵀ·dY`. One tensor, `weight` (`[O, I]`, column-major,
+/// [`ParamKind::Weight`]): PyTorch's `nn.Linear(I, O, bias=False)`. The
+/// products are [`crate::Linear`]'s, without the bias.
 ///
 /// ```
 /// use nalgebra::SMatrix;
@@ -59,17 +61,18 @@ impl<T: Real, const I: usize, const O: usize> LinearNoBias<T, I, O> {
         Self { weight: SMatrix::from_fn(w) }
     }
 
-    /// From a weight given row-major (`O` rows of `I`). Errors if the length
-    /// is wrong or a value is not finite.
+    /// From the weight's values column-major (as
+    /// [`crate::Linear::from_column_slices`]). Errors if the length is wrong
+    /// or a value is not finite.
     ///
     /// ```
-    /// let l = stackprop::LinearNoBias::<f32, 2, 1>::from_slice(&[1.0, 2.0]).unwrap();
-    /// assert_eq!(l.weight[(0, 1)], 2.0);
-    /// assert!(stackprop::LinearNoBias::<f32, 2, 1>::from_slice(&[1.0]).is_err());
+    /// let l = stackprop::LinearNoBias::<f32, 2, 2>::from_column_slice(&[1., 2., 3., 4.]).unwrap();
+    /// assert_eq!(l.weight[(0, 1)], 3.0);
+    /// assert!(stackprop::LinearNoBias::<f32, 2, 1>::from_column_slice(&[1.0]).is_err());
     /// ```
-    pub fn from_slice(weight_row_major: &[T]) -> Result<Self, Error> {
-        check_slice("weight", weight_row_major, O * I)?;
-        Ok(Self { weight: SMatrix::from_row_slice(weight_row_major) })
+    pub fn from_column_slice(weight: &[T]) -> Result<Self, Error> {
+        check_slice("weight", weight, O * I)?;
+        Ok(Self { weight: SMatrix::from_column_slice(weight) })
     }
 
     /// Random weights drawn by `init` from `rng`.
@@ -87,9 +90,7 @@ impl<T: Real, const I: usize, const O: usize> LinearNoBias<T, I, O> {
 
     /// Redraws the weights in place.
     pub fn reinit(&mut self, rng: &mut Rng, init: Init) {
-        for w in self.weight.iter_mut() {
-            *w = rng.lanes(|r| init.weight(r, I, O));
-        }
+        reinit_weight(&mut self.weight, rng, init);
     }
 }
 
@@ -109,22 +110,27 @@ impl<T: Real, const I: usize, const O: usize> Zeros for LinearNoBias<T, I, O> {
     }
 }
 
-impl<T: crate::zeros::ConstZeros + Copy, const I: usize, const O: usize> crate::zeros::ConstZeros
-    for LinearNoBias<T, I, O>
-{
-    const ZEROS: Self = Self { weight: crate::zeros::ConstZeros::ZEROS };
+impl<T: Elem, const I: usize, const O: usize> ConstZeros for LinearNoBias<T, I, O> {
+    const ZEROS: Self = Self { weight: ConstZeros::ZEROS };
 }
 
-impl<T: Real, const I: usize, const O: usize> Params<T> for LinearNoBias<T, I, O> {
-    const TENSORS: usize = 1;
-    const LEN: usize = O * I;
+impl<T: Elem, const I: usize, const O: usize> Module for LinearNoBias<T, I, O> {
+    type Scalar = T;
+    const DESC: Desc = Desc::new("LinearNoBias")
+        .rust("stackprop::LinearNoBias", "from_columns")
+        .scalar::<T>()
+        .dim("in", I)
+        .dim("out", O)
+        .tensor::<T>("weight", ParamKind::Weight, &[O, I]);
 
-    fn tensor(&self, i: usize) -> Option<(ParamKind, &[T])> {
-        (i == 0).then(|| (ParamKind::Weight, self.weight.as_slice()))
+    #[inline]
+    fn tensor(&self, i: usize) -> Option<Data<'_>> {
+        (i == 0).then(|| self.weight.as_slice().into())
     }
 
-    fn tensor_mut(&mut self, i: usize) -> Option<(ParamKind, &mut [T])> {
-        (i == 0).then(|| (ParamKind::Weight, self.weight.as_mut_slice()))
+    #[inline]
+    fn tensor_mut(&mut self, i: usize) -> Option<DataMut<'_>> {
+        (i == 0).then(|| self.weight.as_mut_slice().into())
     }
 }
 
@@ -132,101 +138,34 @@ impl<T: Real, const I: usize, const O: usize, const B: usize> Layer<SMatrix<T, I
     for LinearNoBias<T, I, O>
 {
     type Output = SMatrix<T, O, B>;
-    type Cache = ();
 
     #[inline]
     fn forward(&self, x: &SMatrix<T, I, B>) -> SMatrix<T, O, B> {
         kernels::affine(&self.weight, x, None)
     }
+}
 
-    /// [`kernels::affine_into`], not [`Layer::forward`]'s
-    /// [`kernels::affine`]: see the latter's docs on weights just stored.
+#[diagnostic::do_not_recommend]
+impl<T: Real, const I: usize, const O: usize, const B: usize> Train<SMatrix<T, I, B>>
+    for LinearNoBias<T, I, O>
+{
+    type Cache = ();
+
     #[inline]
-    fn forward_train(&self, x: &SMatrix<T, I, B>, _: &mut ()) -> SMatrix<T, O, B> {
-        let mut y = kernels::zeroed();
-        kernels::affine_into(&self.weight, x, None, &mut y);
-        y
+    fn forward_train(&self, x: &SMatrix<T, I, B>, _: &mut (), y: &mut SMatrix<T, O, B>) {
+        kernels::affine_into(&self.weight, x, None, y)
     }
 
     #[inline]
-    fn forward_train_into(&self, x: &SMatrix<T, I, B>, _: &mut (), out: &mut SMatrix<T, O, B>) {
-        kernels::affine_into(&self.weight, x, None, out)
-    }
-
-    #[inline]
-    fn backward(
-        &self,
-        x: &SMatrix<T, I, B>,
-        y: &SMatrix<T, O, B>,
-        cache: &(),
-        dy: &SMatrix<T, O, B>,
-        grads: &mut Self,
-    ) -> SMatrix<T, I, B> {
-        self.backward_params(x, y, cache, dy, grads);
-        kernels::tr_matmul(&self.weight, dy)
-    }
-
-    #[inline]
-    fn backward_params(
+    fn backward<D: Dx>(
         &self,
         x: &SMatrix<T, I, B>,
         _y: &SMatrix<T, O, B>,
         _cache: &(),
         dy: &SMatrix<T, O, B>,
         grads: &mut Self,
-    ) {
-        kernels::matmul_tr_acc(&mut grads.weight, dy, x);
-    }
-
-    #[inline]
-    fn backward_into(
-        &self,
-        x: &SMatrix<T, I, B>,
-        y: &SMatrix<T, O, B>,
-        cache: &(),
-        dy: &SMatrix<T, O, B>,
-        grads: &mut Self,
-    ) -> SMatrix<T, I, B> {
-        self.backward_into_checked(x, y, cache, dy, grads).0
-    }
-
-    /// Writes `dY·Xᵀ` over `grads` ([`kernels::matmul_tr`]).
-    #[inline]
-    fn backward_params_into(
-        &self,
-        x: &SMatrix<T, I, B>,
-        y: &SMatrix<T, O, B>,
-        cache: &(),
-        dy: &SMatrix<T, O, B>,
-        grads: &mut Self,
-    ) {
-        let _ = self.backward_params_into_checked(x, y, cache, dy, grads);
-    }
-
-    /// Known finite when the weight-gradient kernel watched its values
-    /// (`f32` on x86-64).
-    #[inline]
-    fn backward_into_checked(
-        &self,
-        x: &SMatrix<T, I, B>,
-        y: &SMatrix<T, O, B>,
-        cache: &(),
-        dy: &SMatrix<T, O, B>,
-        grads: &mut Self,
-    ) -> (SMatrix<T, I, B>, bool) {
-        let known = self.backward_params_into_checked(x, y, cache, dy, grads);
-        (kernels::tr_matmul(&self.weight, dy), known)
-    }
-
-    #[inline]
-    fn backward_params_into_checked(
-        &self,
-        x: &SMatrix<T, I, B>,
-        _y: &SMatrix<T, O, B>,
-        _cache: &(),
-        dy: &SMatrix<T, O, B>,
-        grads: &mut Self,
-    ) -> bool {
-        kernels::matmul_tr_known_finite(&mut grads.weight, dy, x)
+        mode: Grads,
+    ) -> Backward<D::Out<SMatrix<T, I, B>>> {
+        dense_backward::<D, T, I, O, B>(&self.weight, x, dy, &mut grads.weight, None, mode)
     }
 }

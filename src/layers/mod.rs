@@ -1,5 +1,11 @@
-//! Layers: modules with parameters ([`Linear`], [`LinearNoBias`]) and the
-//! zero-sized activation layers.
+//! Layers, one kind per file: with parameters ([`Linear`], [`LinearNoBias`]),
+//! the activation layers, and the residual block ([`Residual`]).
+//!
+//! A layer kind is its own file here and one name in the list below: the
+//! list declares the file as a module and re-exports its items into
+//! [`all`] (which the crate root and the prelude re-export). Nothing else in
+//! the crate names layer kinds: weight files, PyTorch import and Rust
+//! export read each layer's own description ([`crate::module`]).
 //!
 //! ```
 //! use nalgebra::SMatrix;
@@ -10,9 +16,25 @@
 //! assert_eq!(y[0], 1.0); // σ(0) + σ(0)
 //! ```
 
-pub mod activation;
-pub mod linear;
-pub mod linear_no_bias;
+/// Declares each layer file as a public module and re-exports its items in
+/// [`all`].
+macro_rules! layers {
+    ($($m:ident),* $(,)?) => {
+        $(pub mod $m;)*
 
-pub use linear::Linear;
-pub use linear_no_bias::LinearNoBias;
+        /// Every layer type of the crate (re-exported by the crate root
+        /// and the prelude).
+        pub mod all {
+            $(pub use super::$m::*;)*
+        }
+    };
+}
+
+layers! {
+    activation,
+    linear,
+    linear_no_bias,
+    residual,
+}
+
+pub use all::*;

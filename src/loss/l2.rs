@@ -12,16 +12,17 @@
 //! assert_eq!((g.weight[1], g.bias[0]), (1.0, 0.0));
 //! ```
 
-use crate::params::{self, ParamKind, Params};
+use crate::module::Module;
+use crate::params::{self, ParamKind};
 use crate::scalar::{Real, is_finite, lit};
 
 /// `λ/2 · Σ‖W‖²_F` over the weight tensors of `model`.
-pub fn penalty<T: Real, M: Params<T>>(model: &M, lambda: T) -> T {
+pub fn penalty<T: Real, M: Module<Scalar = T>>(model: &M, lambda: T) -> T {
     lambda * lit::<T>(0.5) * params::sum_squares(model, Some(ParamKind::Weight))
 }
 
 /// Adds `λ·W` into the gradient of every weight tensor (biases untouched).
-pub fn add_grad<T: Real, M: Params<T>>(model: &M, grads: &mut M, lambda: T) {
+pub fn add_grad<T: Real, M: Module<Scalar = T>>(model: &M, grads: &mut M, lambda: T) {
     let _ = add_grad_checked(model, grads, lambda);
 }
 
@@ -31,12 +32,16 @@ pub fn add_grad<T: Real, M: Params<T>>(model: &M, grads: &mut M, lambda: T) {
 /// overflows says `false`, which costs the caller a check, never a wrong
 /// answer). [`Trainer`](crate::Trainer) then needs no pass of its own over
 /// the gradient.
-pub(crate) fn add_grad_checked<T: Real, M: Params<T>>(model: &M, grads: &mut M, lambda: T) -> bool {
+pub(crate) fn add_grad_checked<T: Real, M: Module<Scalar = T>>(
+    model: &M,
+    grads: &mut M,
+    lambda: T,
+) -> bool {
     const P: usize = params::PARTIALS;
     let mut acc = [T::zero(); P];
-    for i in 0..M::TENSORS {
-        if let (Some((ParamKind::Weight, w)), Some((_, g))) = (model.tensor(i), grads.tensor_mut(i))
-        {
+    // `zip` hands out the gradient mutably first: the model is the second.
+    params::zip(grads, model, |kind, g: &mut [T], w| {
+        if kind == ParamKind::Weight {
             let mut gb = g.chunks_exact_mut(P);
             let mut wb = w.chunks_exact(P);
             for (gb, wb) in (&mut gb).zip(&mut wb) {
@@ -51,7 +56,7 @@ pub(crate) fn add_grad_checked<T: Real, M: Params<T>>(model: &M, grads: &mut M, 
                 *a += *g;
             }
         }
-    }
+    });
     is_finite(acc.iter().fold(T::zero(), |s, &a| s + a))
 }
 
@@ -81,7 +86,8 @@ mod tests {
                 // f32::MAX + 1.5e32 rounds to +∞; the other sums stay finite
                 for (bad, lambda) in [(f32::MAX, 1e32), (f32::NAN, 1.0), (f32::INFINITY, 1.0)] {
                     let mut g = net(0.25);
-                    g.tensor_mut(t).unwrap().1[i] = bad;
+                    let Some(crate::module::DataMut::F32(s)) = g.tensor_mut(t) else { panic!() };
+                    s[i] = bad;
                     assert!(!add_grad_checked(&model, &mut g, lambda), "{t} {i} {bad}");
                 }
             }

@@ -20,6 +20,7 @@
 //! assert_eq!((y[0], dz[0]), (0.5, 0.25));
 //! ```
 
+use crate::error::Error;
 use crate::scalar::{Real, SimdBool, lit, step};
 use nalgebra::SMatrix;
 
@@ -148,14 +149,15 @@ impl<T: Real> Activation<T> for Relu {
     }
 }
 
-/// Leaky ReLU, `z` for `z > 0`, else `α·z`, with a slope `α ≥ 0`.
+/// Leaky ReLU, `z` for `z > 0`, else `α·z`, with a slope `α` in `[0, 1]`.
 ///
 /// ```
 /// use stackprop::ops::activation::{Activation, LeakyRelu};
 /// let f = LeakyRelu::new(0.1f64).unwrap();
 /// assert_eq!(f.apply(-2.0), -0.2);
 /// assert_eq!(f.derivative(f.apply(-2.0)), 0.1);
-/// assert!(LeakyRelu::new(-1.0f64).is_none());
+/// assert_eq!(LeakyRelu::new(-1.0f64).unwrap_err().to_string(),
+///            "invalid hyper-parameter: the LeakyRelu slope must be finite and in [0, 1]");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LeakyRelu<T> {
@@ -163,14 +165,14 @@ pub struct LeakyRelu<T> {
 }
 
 impl<T: Real> LeakyRelu<T> {
-    /// A leaky ReLU with slope `alpha` for negative inputs; `None` unless
+    /// A leaky ReLU with slope `alpha` for negative inputs; an error unless
     /// every lane of `alpha` is finite and in `[0, 1]` (the derivative is
     /// read off the output's sign, which needs `α ≥ 0`).
-    pub fn new(alpha: T) -> Option<Self> {
+    pub fn new(alpha: T) -> Result<Self, Error> {
         let ok = crate::scalar::is_finite(alpha)
             && alpha.simd_ge(T::zero()).all()
             && alpha.simd_le(T::one()).all();
-        ok.then_some(Self { alpha })
+        if ok { Ok(Self { alpha }) } else { Err(SLOPE) }
     }
     /// The slope for negative inputs.
     ///
@@ -182,6 +184,36 @@ impl<T: Real> LeakyRelu<T> {
         self.alpha
     }
 }
+
+const SLOPE: Error =
+    Error::InvalidHyperparameter { what: "the LeakyRelu slope must be finite and in [0, 1]" };
+
+macro_rules! with_slope {
+    ($($t:ty),*) => {$(
+        impl LeakyRelu<$t> {
+            /// [`LeakyRelu::new`] as a `const fn`, for `static` models (what
+            /// exported source uses). A slope outside `[0, 1]` panics: in a
+            /// `const` or `static` that fails the build; at run time use
+            /// `new`, which returns an error.
+            ///
+            /// ```
+            /// use stackprop::LeakyRelu;
+            /// static L: LeakyRelu<f32> = LeakyRelu::<f32>::with_slope(0.2);
+            /// assert_eq!(L.alpha(), 0.2);
+            /// ```
+            ///
+            /// ```compile_fail,E0080
+            /// static L: stackprop::LeakyRelu<f64> = stackprop::LeakyRelu::<f64>::with_slope(-0.2);
+            /// ```
+            pub const fn with_slope(alpha: $t) -> Self {
+                assert!(alpha.is_finite() && alpha >= 0.0 && alpha <= 1.0,
+                        "stackprop: the LeakyRelu slope must be finite and in [0, 1]");
+                Self { alpha }
+            }
+        }
+    )*};
+}
+with_slope!(f32, f64);
 
 impl<T: Real> Default for LeakyRelu<T> {
     /// Slope 0.01.

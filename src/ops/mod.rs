@@ -2,7 +2,8 @@
 //!
 //! Each op is a `forward` and a `backward` next to it; what backward needs
 //! (the op's inputs or output) is passed back in by the caller, so an op
-//! keeps no state. The seeds' scalar graph `g = (x + y)·z`:
+//! keeps no state. The scalar graph `g = (x + y)·z` of the classic worked
+//! example of backpropagation:
 //!
 //! ```
 //! use nalgebra::SMatrix;

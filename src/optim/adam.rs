@@ -1,7 +1,8 @@
 //! Adam.
 
 use super::Optimizer;
-use crate::params::{self, Params};
+use crate::module::Module;
+use crate::params;
 use crate::scalar::{Real, lit};
 use crate::zeros::Zeros;
 
@@ -115,7 +116,7 @@ impl<M: crate::zeros::ConstZeros, T: crate::zeros::ConstZeros> crate::zeros::Con
     const ZEROS: Self = Self { m: M::ZEROS, v: M::ZEROS, c1: T::ZEROS, c2: T::ZEROS };
 }
 
-impl<T: Real, M: Params<T>> Optimizer<M> for Adam<T> {
+impl<T: Real, M: Module<Scalar = T> + Zeros> Optimizer<M> for Adam<T> {
     type State = AdamState<M, T>;
 
     fn update(&self, model: &mut M, grads: &M, s: &mut AdamState<M, T>) {
@@ -124,7 +125,7 @@ impl<T: Real, M: Params<T>> Optimizer<M> for Adam<T> {
         s.c1 = one - self.beta1 * (one - s.c1);
         s.c2 = one - self.beta2 * (one - s.c2);
         let (c1, c2) = (s.c1, s.c2);
-        params::zip4(model, grads, &mut s.m, &mut s.v, |kind, p, g, m, v| {
+        params::zip4(model, grads, &mut s.m, &mut s.v, |kind, p: &mut [T], g, m, v| {
             let wd = super::decay(kind, self.wd, self.decay_biases);
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let g = g + wd * *p;

@@ -13,10 +13,9 @@
 //! weight under weight decay with a zero gradient, the moments of a dead
 //! unit) otherwise reach the subnormal numbers, or make products that do,
 //! and each operation on a subnormal number costs x86-64 a microcode
-//! assist: a 4 → 16 → 3 SGD step took 1.8 µs instead of 71 ns once its
-//! dead units' weights had decayed that far (none were subnormal after 60
-//! million steps with `lr = 0.01`, `wd = 1e-4`, 64 after 150 million), and
-//! Adam on 784 → 256 → 10 slowed 5×
+//! assist: a 4 → 16 → 3 SGD step became 25 times slower once its dead
+//! units' weights had decayed that far (after 60 to 150 million steps with
+//! `lr = 0.01`, `wd = 1e-4`), and Adam on 784 → 256 → 10 five times slower
 //! within 3,000 steps. Elsewhere (Cortex-M4's FPU handles subnormals at
 //! full speed) the values keep IEEE's gradual underflow.
 //!

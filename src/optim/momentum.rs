@@ -1,8 +1,10 @@
 //! SGD with momentum.
 
 use super::Optimizer;
-use crate::params::{self, Params};
+use crate::module::Module;
+use crate::params;
 use crate::scalar::Real;
+use crate::zeros::Zeros;
 
 /// SGD with momentum (PyTorch's `SGD(momentum=μ, nesterov=…)`):
 /// `g' = g + wd·p`, `v ← μ·v + g'`, then `p ← p − lr·v`, or with Nesterov
@@ -56,11 +58,11 @@ impl<T: Real> Momentum<T> {
     }
 }
 
-impl<T: Real, M: Params<T>> Optimizer<M> for Momentum<T> {
+impl<T: Real, M: Module<Scalar = T> + Zeros> Optimizer<M> for Momentum<T> {
     type State = M;
 
     fn update(&self, model: &mut M, grads: &M, velocity: &mut M) {
-        params::zip3(model, grads, velocity, |kind, p, g, v| {
+        params::zip3(model, grads, velocity, |kind, p: &mut [T], g, v| {
             let wd = super::decay(kind, self.wd, self.decay_biases);
             for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
                 let g = g + wd * *p;

@@ -1,7 +1,8 @@
 //! Plain stochastic gradient descent with weight decay.
 
 use super::Optimizer;
-use crate::params::{self, Params};
+use crate::module::Module;
+use crate::params;
 use crate::scalar::Real;
 
 /// SGD: `p ← p − lr·(g + wd·p)`.
@@ -46,11 +47,11 @@ impl<T: Real> Sgd<T> {
     }
 }
 
-impl<T: Real, M: Params<T>> Optimizer<M> for Sgd<T> {
+impl<T: Real, M: Module<Scalar = T>> Optimizer<M> for Sgd<T> {
     type State = ();
 
     fn update(&self, model: &mut M, grads: &M, _: &mut ()) {
-        params::zip(model, grads, |kind, p, g| {
+        params::zip(model, grads, |kind, p: &mut [T], g| {
             let wd = super::decay(kind, self.wd, self.decay_biases);
             for (p, &g) in p.iter_mut().zip(g) {
                 *p = super::flush_tiny(*p - self.lr * (g + wd * *p));

@@ -14,8 +14,9 @@ use cortex_m_rt::entry;
 use firmware::sine_weights::{SINE, SineNet};
 use firmware::{counted, exit, stack};
 use nalgebra::SMatrix;
+use stackprop::layer::{Grads, WithDx};
 use stackprop::optim::{Adam, Optimizer, Sgd};
-use stackprop::prelude::{Layer, Linear, Mse, Sigmoid, Tanh, Trainer};
+use stackprop::prelude::{Layer, Linear, Mse, Sigmoid, Tanh, Train, Trainer};
 
 /// `hprintln!` with the format string's implicit captures (which
 /// `hprintln!`'s `concat!` loses).
@@ -51,14 +52,14 @@ fn sine_batch<const B: usize>() -> (X<B>, X<B>) {
 
 /// Prints a measured peak next to the consts.
 fn report_step<O: Optimizer<SineNet>, const B: usize>(name: &str, stack: usize) {
-    let cache = <SineNet as Layer<X<B>>>::CACHE_BYTES;
+    let cache = <SineNet as Train<X<B>>>::CACHE_BYTES;
     let out = size_of::<<SineNet as Layer<X<B>>>::Output>();
     say!(
-        "stack: {name}: measured {stack} B | consts: output + CACHE_BYTES {data} B (the step's \
-         own activations: y, and one input gradient per intermediate), size_of Trainer {trainer} \
-         (grads {grads} + cache {cache} + dy {dy} + optimizer state {state} + hyper-parameters; \
-         caller's), model {model} (caller's)",
-        data = out + cache,
+        "stack: {name}: measured {stack} B | consts: CACHE_BYTES {data} B (the step's own \
+         activations: one input gradient per intermediate; the output y is the trainer's), \
+         size_of Trainer {trainer} (grads {grads} + cache {cache} + y {out} + dy {dy} + optimizer \
+         state {state} + hyper-parameters; caller's), model {model} (caller's)",
+        data = cache,
         trainer = size_of::<Trainer<f32, SineNet, X<B>, O>>(),
         grads = size_of::<SineNet>(),
         dy = size_of::<X<B>>(),
@@ -83,10 +84,12 @@ fn dense<const B: usize>(layer: &Dense, grads: &mut Dense) -> (usize, usize) {
     let x = V::<B>::from_fn(|i, j| (i as f32 - 31.5) * 0.01 + j as f32 * 0.1);
     let dy = V::<B>::from_fn(|i, j| (i as f32 * 0.37 + j as f32).sin_approx());
     let y = counted(|| <Dense as Layer<V<B>>>::forward(black_box(layer), black_box(&x)));
-    let dx = counted(|| black_box(layer).backward(black_box(&x), &y, &(), black_box(&dy), grads));
-    black_box(dx);
+    let b = counted(|| {
+        black_box(layer).backward::<WithDx>(black_box(&x), &y, &(), black_box(&dy), grads, Grads::Add)
+    });
+    let _ = black_box(b);
     let (_, fwd) = stack::measure(|| <Dense as Layer<V<B>>>::forward(black_box(layer), &x));
-    let (_, bwd) = stack::measure(|| black_box(layer).backward(&x, &y, &(), &dy, grads));
+    let (_, bwd) = stack::measure(|| black_box(layer).backward::<WithDx>(&x, &y, &(), &dy, grads, Grads::Add));
     (fwd, bwd)
 }
 
@@ -118,9 +121,10 @@ fn main() -> ! {
     let (_, infer) = stack::measure(|| black_box(&SINE).forward(black_box(&x)));
     say!(
         "stack: sine inference batch 1: measured {infer} B | consts: INFER_SCRATCH {} B, \
-         CACHE_BYTES + output {} B (every intermediate, as forward keeps them), model {} B in flash",
+         ACTIVATIONS {} B (every intermediate and the output, as forward keeps them), model {} B \
+         in flash",
         <SineNet as Layer<X<1>>>::INFER_SCRATCH,
-        <SineNet as Layer<X<1>>>::CACHE_BYTES + size_of::<X<1>>(),
+        <SineNet as Layer<X<1>>>::ACTIVATIONS,
         size_of::<SineNet>(),
     );
     let ok = (y[0] - libm::sinf(1.0)).abs() < 0.05;

@@ -1,104 +1,9 @@
 //! What can go wrong importing a `.safetensors` file.
 
-use super::json::{JsonError, JsonStr};
+use super::json::JsonError;
 use super::safetensors::{Dtype, Shape};
-use crate::io::ScalarType;
+pub use crate::io::name::{NAME_CAP, Name};
 use core::fmt;
-
-/// Bytes a [`Name`] holds; longer names are cut (and shown with `…`).
-pub const NAME_CAP: usize = 40;
-
-/// A tensor name (or dtype string) carried in an error without allocating:
-/// at most [`NAME_CAP`] bytes, cut at a character boundary.
-///
-/// ```
-/// use stackprop::io::torch::Name;
-/// let n = Name::new("0.weight");
-/// assert_eq!(n.as_str(), "0.weight");
-/// assert_eq!(format!("{n}"), "0.weight");
-/// let long = Name::new(&"x".repeat(100));
-/// assert!(long.is_cut() && format!("{long}").ends_with('…'));
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Name {
-    buf: [u8; NAME_CAP],
-    len: u8,
-    cut: bool,
-}
-
-impl Name {
-    /// An empty name.
-    pub const fn empty() -> Self {
-        Self { buf: [0; NAME_CAP], len: 0, cut: false }
-    }
-
-    /// `s`, cut to [`NAME_CAP`] bytes.
-    pub fn new(s: &str) -> Self {
-        let mut n = Self::empty();
-        n.push_str(s);
-        n
-    }
-
-    pub(crate) fn from_json(s: &JsonStr<'_>) -> Self {
-        let mut n = Self::empty();
-        for c in s.chars() {
-            n.push(c);
-        }
-        n
-    }
-
-    pub(crate) fn push(&mut self, c: char) {
-        let len = self.len as usize;
-        let w = c.len_utf8();
-        if self.cut || len + w > NAME_CAP {
-            self.cut = true;
-            return;
-        }
-        c.encode_utf8(&mut self.buf[len..len + w]);
-        self.len += w as u8;
-    }
-
-    pub(crate) fn push_str(&mut self, s: &str) {
-        s.chars().for_each(|c| self.push(c));
-    }
-
-    pub(crate) fn push_usize(&mut self, mut n: usize) {
-        let mut d = [0u8; 20];
-        let mut k = d.len();
-        loop {
-            k -= 1;
-            d[k] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        d[k..].iter().for_each(|&b| self.push(b as char));
-    }
-
-    /// The (possibly cut) name.
-    pub fn as_str(&self) -> &str {
-        core::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
-    }
-
-    /// Whether the name was longer than [`NAME_CAP`] bytes and was cut.
-    pub fn is_cut(&self) -> bool {
-        self.cut
-    }
-}
-
-impl fmt::Display for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())?;
-        if self.cut { f.write_str("…") } else { Ok(()) }
-    }
-}
-
-impl fmt::Debug for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\"{self}\"")
-    }
-}
 
 /// Why a `.safetensors` file was not imported (the model is left as it
 /// was).
@@ -146,13 +51,13 @@ pub enum TorchError {
         /// Its name.
         name: Name,
     },
-    /// A tensor's dtype cannot be loaded into the model's scalar type.
+    /// A tensor's dtype cannot be loaded into the model's tensor.
     WrongDtype {
         /// The tensor's name.
         name: Name,
-        /// The model's scalar type (`f32` takes `F32`; `f64` takes `F64`
-        /// or, exactly widened, `F32`).
-        expected: ScalarType,
+        /// The model tensor's element type (`f64` takes `F64` or, exactly
+        /// widened, `F32`; every other type its own).
+        expected: crate::module::Dtype,
         /// The tensor's dtype.
         found: Dtype,
     },
@@ -160,7 +65,8 @@ pub enum TorchError {
     WrongShape {
         /// The tensor's name.
         name: Name,
-        /// The shape the model needs (`[out, in]` or `[out]`).
+        /// The shape the model needs (PyTorch's: `[out, in]` for a dense
+        /// weight).
         expected: Shape,
         /// The shape in the file.
         found: Shape,
@@ -200,11 +106,12 @@ pub enum TorchError {
         /// The element's index (row-major, as in PyTorch).
         index: usize,
     },
-    /// The model's parameter tensors do not line up with its layers (a
-    /// custom layer the importer does not know how to name).
+    /// The model cannot take an import: a tensor of a type files do not
+    /// hold (a SIMD pack), a tensor that does not match its layer's
+    /// description, or a path deeper than [`crate::module::MAX_DEPTH`].
     UnsupportedModel {
-        /// The first layer that does not line up.
-        layer: usize,
+        /// The model tensor's path.
+        name: Name,
     },
 }
 
@@ -232,14 +139,11 @@ impl fmt::Display for TorchError {
             }
             DuplicateTensor { name } => write!(f, "tensor {name} appears more than once"),
             WrongDtype { name, expected, found } => {
-                let want = match expected {
-                    ScalarType::F32 => "F32",
-                    ScalarType::F64 => "F64 or F32",
-                };
+                let want = Dtype::of(*expected);
+                let or = if *expected == crate::module::Dtype::F64 { " or F32" } else { "" };
                 write!(
                     f,
-                    "tensor {name} has dtype {found}, the {} model needs {want}",
-                    expected.name()
+                    "tensor {name} has dtype {found}, the {expected} model tensor needs {want}{or}"
                 )
             }
             WrongShape { name, expected, found } => {
@@ -257,10 +161,9 @@ impl fmt::Display for TorchError {
             NonFinite { name, index } => {
                 write!(f, "element {index} of tensor {name} is not finite (inf or NaN)")
             }
-            UnsupportedModel { layer } => write!(
-                f,
-                "layer {layer}'s parameter tensors do not line up with a Linear or LinearNoBias"
-            ),
+            UnsupportedModel { name } => {
+                write!(f, "the model's tensor {name} cannot take an import")
+            }
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Import of PyTorch weights from a `.safetensors` file.
 //!
-//! [`load`] reads the state dict of a PyTorch `nn.Sequential` of `Linear`
-//! layers (and parameter-free activations), as written by
+//! [`load`] reads a PyTorch state dict, as written by
 //! `safetensors.torch.save_file(model.state_dict(), path)`, into the
-//! matching stackprop model. Module `k` of the `Sequential` is layer `k` of
-//! the stackprop model, so the names are the state dict's:
+//! matching stackprop model. The names are the tensors' paths in the model
+//! ([`crate::module`]): a sequence is an `nn.Sequential` (entry `k` is
+//! module `k`), a block's child is a submodule (`3.inner.0.weight` for a
+//! [`crate::Residual`] at position 3), and a layer's tensors have the names
+//! its description gives, PyTorch's own for the crate's layers:
 //!
 //! | stackprop layer `k` | tensors in the file |
 //! |---|---|
@@ -14,10 +16,12 @@
 //!
 //! Put an `Identity` where the `Sequential` has another parameter-free
 //! module (`Dropout`, `Flatten`) so the indices line up. The file records no
-//! activations: matching them is up to you. PyTorch's weight is row-major
-//! `[out, in]`; it is transposed into stackprop's column-major `O×I` on the
-//! way in. `F32` tensors load into `f32` models; `f64` models take `F64`
-//! tensors or, widened exactly, `F32` ones.
+//! activations: matching them is up to you. PyTorch stores a tensor
+//! row-major (its last index fastest); it is reordered into stackprop's
+//! column-major order of the same shape on the way in (for a dense weight
+//! `[out, in]`, nalgebra's `O×I`), for tensors of any rank. `f32` tensors
+//! take `F32`; `f64` tensors take `F64` or, widened exactly, `F32`; integer
+//! tensors their own dtype (`I8`, `I32`, …).
 //!
 //! Every name, dtype, shape and offset and every value's finiteness is
 //! checked before the first parameter is written: on any [`TorchError`] the
@@ -47,15 +51,14 @@
 //! ```
 
 mod error;
-mod json;
+pub(crate) mod json;
 mod safetensors;
 
 pub use error::{NAME_CAP, Name, TorchError};
 pub use safetensors::{Dtype, MAX_RANK, Shape};
 
-use crate::arch::{Arch, LayerKind};
-use crate::io::format::{FileScalar, ScalarType};
-use crate::params::{ParamKind, Params};
+use crate::io::format::{Le, with_storable_mut};
+use crate::module::{self, Data, Module, Path, Spec, Visitor};
 use json::JsonStr;
 use safetensors::{Entry, SafeTensors};
 
@@ -68,10 +71,7 @@ use safetensors::{Entry, SafeTensors};
 /// let mut l = Linear::<f32, 2, 2>::zeros();
 /// assert!(matches!(torch::load(&mut l, b"not a file"), Err(TorchError::Truncated { .. })));
 /// ```
-pub fn load<T: FileScalar, M: Arch + Params<T>>(
-    model: &mut M,
-    bytes: &[u8],
-) -> Result<(), TorchError> {
+pub fn load<M: Module>(model: &mut M, bytes: &[u8]) -> Result<(), TorchError> {
     load_prefixed(model, bytes, "")
 }
 
@@ -86,37 +86,49 @@ pub fn load<T: FileScalar, M: Arch + Params<T>>(
 /// let e = torch::load_prefixed(&mut net, file, "net.").unwrap_err();
 /// assert_eq!(e.to_string(), "unexpected tensor 0.bias: the model has no parameter of that name");
 /// ```
-pub fn load_prefixed<T: FileScalar, M: Arch + Params<T>>(
+pub fn load_prefixed<M: Module>(
     model: &mut M,
     bytes: &[u8],
     prefix: &str,
 ) -> Result<(), TorchError> {
-    check_model(model)?;
+    check_model(&*model)?;
+    // The tensors as they will be written must be what was checked.
+    for i in 0..M::SIZE.tensors {
+        let ok = match (model.tensor_mut(i), M::spec(i)) {
+            (Some(d), Some(s)) => d.dtype() == s.dtype && d.len() == s.len(),
+            _ => false,
+        };
+        if !ok {
+            let mut name = Name::empty();
+            let _ = for_each_wanted(&*model, |w| {
+                if w.index == i {
+                    name = w.name("");
+                }
+                Ok(())
+            });
+            return Err(TorchError::UnsupportedModel { name });
+        }
+    }
     let file = SafeTensors::parse(bytes)?;
     let data_len = file.data.len();
 
-    // 1. Every entry is a tensor the model has, with the right dtype, shape
-    //    and a byte range that fits.
+    // 1. Every entry is a tensor the model has, with a dtype it takes, its
+    //    shape and a byte range that fits.
     let mut used = 0u64;
     file.for_each(|e| {
-        let w = classify(&e.name, prefix)
-            .and_then(|(layer, part)| find(model, layer, part))
-            .ok_or_else(|| TorchError::UnexpectedTensor { name: Name::from_json(&e.name) })?;
-        let dtype_ok = match e.dtype {
-            Dtype::F32 => true,
-            Dtype::F64 => T::TYPE == ScalarType::F64,
-            Dtype::Other(_) => false,
+        let Some(w) = find(&*model, prefix, &e.name) else {
+            return Err(TorchError::UnexpectedTensor { name: Name::from_json(&e.name) });
         };
-        if !dtype_ok {
-            let name = Name::from_json(&e.name);
-            return Err(TorchError::WrongDtype { name, expected: T::TYPE, found: e.dtype });
+        if !takes(w.spec.dtype, e.dtype) {
+            let (name, expected) = (Name::from_json(&e.name), w.spec.dtype);
+            return Err(TorchError::WrongDtype { name, expected, found: e.dtype });
         }
-        let expected = w.shape();
+        let expected = shape(w.spec);
         if e.shape != expected {
             let name = Name::from_json(&e.name);
             return Err(TorchError::WrongShape { name, expected, found: e.shape });
         }
-        let needed = w.elements() as u64 * e.dtype.bytes().unwrap_or(0);
+        let needed = w.spec.len() as u64 * e.dtype.bytes().unwrap_or(0);
         if e.begin > e.end || e.end > data_len as u64 || e.end - e.begin != needed {
             let (name, begin, end) = (Name::from_json(&e.name), e.begin, e.end);
             return Err(TorchError::BadOffsets { name, begin, end, needed, data_len });
@@ -127,57 +139,157 @@ pub fn load_prefixed<T: FileScalar, M: Arch + Params<T>>(
 
     // 2. Every tensor of the model is there once, shares no bytes with
     //    another, and holds finite values.
-    let mut it = Wants::default();
-    while let Some(w) = it.next(model) {
+    for_each_wanted(&*model, |w| {
         let e = locate(&file, &w, prefix)?;
         file.for_each(|o| {
-            let other = classify(&o.name, prefix) != Some((w.layer, w.part));
+            let other = !w.is(prefix, &o.name);
             if other && o.begin < e.end && e.begin < o.end {
-                let name = w.name(prefix);
-                return Err(TorchError::Overlap { name, other: Name::from_json(&o.name) });
+                return Err(TorchError::Overlap {
+                    name: w.name(prefix),
+                    other: Name::from_json(&o.name),
+                });
             }
             Ok(())
         })?;
-        if let Some(index) = values::<T>(&file, &e).position(|v| !v.finite()) {
-            return Err(TorchError::NonFinite { name: w.name(prefix), index });
+        let bytes = entry_bytes(&file, &e);
+        let index = match e.dtype {
+            Dtype::F32 => bytes.chunks_exact(4).position(|c| !f32::read_le(c).is_finite()),
+            Dtype::F64 => bytes.chunks_exact(8).position(|c| !f64::read_le(c).is_finite()),
+            _ => None,
+        };
+        match index {
+            Some(index) => Err(TorchError::NonFinite { name: w.name(prefix), index }),
+            None => Ok(()),
         }
-    }
+    })?;
     if used != data_len as u64 {
         return Err(TorchError::UnusedData { used, data_len });
     }
 
     // 3. Write (nothing can fail from here on).
-    let mut it = Wants::default();
-    while let Some(w) = it.next(model) {
-        let e = locate(&file, &w, prefix)?;
-        let Some((_, dst)) = model.tensor_mut(w.tensor) else { continue };
-        let (o, i) = (w.outputs, w.inputs.max(1));
-        for (k, v) in values::<T>(&file, &e).enumerate() {
-            // Row-major [O, I] element k = (k / I, k % I) → column-major.
-            let at = match w.part {
-                Part::Weight => (k % i) * o + k / i,
-                Part::Bias => k,
-            };
-            if let Some(d) = dst.get_mut(at) {
-                *d = v;
+    for i in 0..M::SIZE.tensors {
+        let mut found = None;
+        let _ = for_each_wanted(&*model, |w| {
+            if w.index == i {
+                found = locate(&file, &w, prefix).ok().map(|e| (e, w.spec));
             }
-        }
+            Ok(())
+        });
+        let (Some((e, spec)), Some(dst)) = (found, model.tensor_mut(i)) else { continue };
+        let (src, from_f32) = (entry_bytes(&file, &e), e.dtype == Dtype::F32);
+        with_storable_mut!(dst, d => copy_reordered(spec.dims(), d, src, from_f32), ());
     }
     Ok(())
 }
 
-/// The values of an entry whose dtype and offsets were checked, in file
-/// (row-major) order.
-fn values<'a, T: FileScalar>(
-    file: &SafeTensors<'a>,
-    e: &Entry<'a>,
-) -> impl Iterator<Item = T> + 'a {
-    let size = e.dtype.bytes().unwrap_or(4) as usize;
-    let f32_in = e.dtype == Dtype::F32;
-    let bytes = file.data.get(e.begin as usize..e.end as usize).unwrap_or(&[]);
-    bytes
-        .chunks_exact(size)
-        .map(move |c| if f32_in { T::from_f32(f32::read_le(c)) } else { T::read_le(c) })
+/// A tensor the model needs from the file: its number, spec and node path.
+#[derive(Clone, Copy)]
+struct Want {
+    index: usize,
+    spec: &'static Spec,
+    path: Path,
+}
+
+impl Want {
+    /// Its name in the state dict: `{prefix}{path}.{name}`.
+    fn name(&self, prefix: &str) -> Name {
+        Name::from_fmt(|n| {
+            n.push_str(prefix);
+            self.path.write_with(n, self.spec.name)
+        })
+    }
+
+    /// Whether the file's name `name` is this tensor's.
+    fn is(&self, prefix: &str, name: &JsonStr<'_>) -> bool {
+        /// A sink that checks what is written against decoded characters.
+        struct Match<'a> {
+            chars: json::Chars<'a>,
+            ok: bool,
+        }
+        impl core::fmt::Write for Match<'_> {
+            fn write_str(&mut self, s: &str) -> core::fmt::Result {
+                for c in s.chars() {
+                    self.ok &= self.chars.next() == Some(c);
+                }
+                Ok(())
+            }
+        }
+        let mut m = Match { chars: name.chars(), ok: !self.path.overflowed() };
+        let _ = core::fmt::Write::write_str(&mut m, prefix);
+        let _ = self.path.write_with(&mut m, self.spec.name);
+        m.ok && m.chars.next().is_none()
+    }
+}
+
+/// Calls `f` for every tensor of `model`, in order, until it fails.
+fn for_each_wanted<M: Module>(
+    model: &M,
+    f: impl FnMut(Want) -> Result<(), TorchError>,
+) -> Result<(), TorchError> {
+    struct Walk<F> {
+        next: usize,
+        f: F,
+    }
+    impl<F: FnMut(Want) -> Result<(), TorchError>> Visitor for Walk<F> {
+        type Error = TorchError;
+        fn node<N: Module>(&mut self, path: &Path, _: &N) -> Result<(), TorchError> {
+            let d: &'static module::Desc = &N::DESC;
+            for spec in d.tensors() {
+                (self.f)(Want { index: self.next, spec, path: *path })?;
+                self.next += 1;
+            }
+            Ok(())
+        }
+    }
+    module::walk(model, &mut Walk { next: 0, f })
+}
+
+/// Checks that every tensor of the model can take an import: a type this
+/// crate reads, values that match the description, a path that is not cut.
+fn check_model<M: Module>(model: &M) -> Result<(), TorchError> {
+    for_each_wanted(model, |w| {
+        let ok = w.spec.dtype.storable()
+            && !w.path.overflowed()
+            && w.spec.dims().len() <= MAX_RANK
+            && model
+                .tensor(w.index)
+                .is_some_and(|d: Data<'_>| d.dtype() == w.spec.dtype && d.len() == w.spec.len());
+        if ok { Ok(()) } else { Err(TorchError::UnsupportedModel { name: w.name("") }) }
+    })
+}
+
+/// The model's tensor named `name`, if it has one.
+fn find<M: Module>(model: &M, prefix: &str, name: &JsonStr<'_>) -> Option<Want> {
+    let mut found = None;
+    let _ = for_each_wanted(model, |w| {
+        if w.is(prefix, name) {
+            found = Some(w);
+            // stop the walk
+            return Err(TorchError::UnusedData { used: 0, data_len: 0 });
+        }
+        Ok(())
+    });
+    found
+}
+
+/// Whether a tensor of element type `t` takes the file's `dtype`: its own,
+/// or `F32` widened into `f64`.
+fn takes(t: module::Dtype, dtype: Dtype) -> bool {
+    dtype.elem() == Some(t) || (t == module::Dtype::F64 && dtype == Dtype::F32)
+}
+
+/// PyTorch's shape of a tensor.
+fn shape(s: &Spec) -> Shape {
+    let mut d = [0u64; MAX_RANK];
+    for (d, &s) in d.iter_mut().zip(s.dims()) {
+        *d = s as u64;
+    }
+    Shape::new(&d[..s.dims().len().min(MAX_RANK)])
+}
+
+/// The bytes of an entry whose offsets were checked.
+fn entry_bytes<'a>(file: &SafeTensors<'a>, e: &Entry<'a>) -> &'a [u8] {
+    file.data.get(e.begin as usize..e.end as usize).unwrap_or(&[])
 }
 
 /// The entry of tensor `w`, which must appear exactly once.
@@ -185,7 +297,7 @@ fn locate<'a>(file: &SafeTensors<'a>, w: &Want, prefix: &str) -> Result<Entry<'a
     let mut found = None;
     let mut dup = false;
     file.for_each(|e| {
-        if classify(&e.name, prefix) == Some((w.layer, w.part)) {
+        if w.is(prefix, &e.name) {
             dup |= found.replace(e).is_some();
         }
         Ok(())
@@ -196,204 +308,100 @@ fn locate<'a>(file: &SafeTensors<'a>, w: &Want, prefix: &str) -> Result<Entry<'a
     found.ok_or_else(|| TorchError::MissingTensor { name: w.name(prefix) })
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Part {
-    Weight,
-    Bias,
-}
-
-/// A tensor the model needs from the file.
-#[derive(Clone, Copy, Debug)]
-struct Want {
-    layer: usize,
-    tensor: usize,
-    part: Part,
-    inputs: usize,
-    outputs: usize,
-}
-
-impl Want {
-    fn elements(&self) -> usize {
-        match self.part {
-            Part::Weight => self.outputs.saturating_mul(self.inputs),
-            Part::Bias => self.outputs,
-        }
-    }
-    fn shape(&self) -> Shape {
-        match self.part {
-            Part::Weight => Shape::new(&[self.outputs as u64, self.inputs as u64]),
-            Part::Bias => Shape::new(&[self.outputs as u64]),
-        }
-    }
-    fn name(&self, prefix: &str) -> Name {
-        let mut n = Name::empty();
-        n.push_str(prefix);
-        n.push_usize(self.layer);
-        n.push_str(match self.part {
-            Part::Weight => ".weight",
-            Part::Bias => ".bias",
-        });
-        n
+/// A value of a tensor's element type from the file's little-endian bytes.
+trait Import: Le {
+    /// Value `k` of `src` (`from_f32`: the file holds `F32` values).
+    fn at(src: &[u8], from_f32: bool, k: usize) -> Self {
+        let _ = from_f32;
+        Self::read_le(src.get(k * Self::BYTES..).unwrap_or(&[]))
     }
 }
 
-/// Walks the tensors a model needs, layer by layer, numbering them as
-/// [`Params`] does.
-#[derive(Default)]
-struct Wants {
-    layer: usize,
-    part: usize,
-    tensor: usize,
-}
-
-impl Wants {
-    fn next<M: Arch>(&mut self, model: &M) -> Option<Want> {
-        while self.layer < M::LAYERS {
-            let d = model.layer(self.layer)?;
-            let parts: &[Part] = match d.kind {
-                LayerKind::Linear => &[Part::Weight, Part::Bias],
-                LayerKind::LinearNoBias => &[Part::Weight],
-                _ => &[],
-            };
-            if let Some(&part) = parts.get(self.part) {
-                let w = Want {
-                    layer: self.layer,
-                    tensor: self.tensor,
-                    part,
-                    inputs: d.inputs,
-                    outputs: d.outputs,
-                };
-                self.part += 1;
-                self.tensor += 1;
-                return Some(w);
-            }
-            self.layer += 1;
-            self.part = 0;
+impl Import for f32 {}
+impl Import for i8 {}
+impl Import for i16 {}
+impl Import for i32 {}
+impl Import for i64 {}
+impl Import for u8 {}
+impl Import for f64 {
+    fn at(src: &[u8], from_f32: bool, k: usize) -> Self {
+        if from_f32 {
+            f64::from(f32::read_le(src.get(4 * k..).unwrap_or(&[])))
+        } else {
+            f64::read_le(src.get(8 * k..).unwrap_or(&[]))
         }
-        None
     }
 }
 
-/// Checks that the model's parameter tensors are exactly its `Linear`s'
-/// weights and biases, in layer order.
-fn check_model<T, M: Arch + Params<T>>(model: &M) -> Result<(), TorchError> {
-    let mut it = Wants::default();
-    while let Some(w) = it.next(model) {
-        let kind = match w.part {
-            Part::Weight => ParamKind::Weight,
-            Part::Bias => ParamKind::Bias,
-        };
-        match model.tensor(w.tensor) {
-            Some((k, s)) if k == kind && s.len() == w.elements() => {}
-            _ => return Err(TorchError::UnsupportedModel { layer: w.layer }),
+/// Copies the row-major values `src` of a tensor of shape `dims` into
+/// `dst`, column-major: value `k` of the file, at index `(i₀, …, iᵣ₋₁)`
+/// with the last index fastest, goes to `i₀ + d₀·(i₁ + d₁·(…))`.
+fn copy_reordered<T: Import>(dims: &[usize], dst: &mut [T], src: &[u8], from_f32: bool) {
+    for k in 0..dst.len() {
+        let (mut rest, mut at, mut stride) = (k, 0, 1);
+        let mut strides = [0usize; MAX_RANK];
+        for (s, &d) in strides.iter_mut().zip(dims) {
+            *s = stride;
+            stride *= d;
+        }
+        for (j, &d) in dims.iter().enumerate().rev() {
+            at += (rest % d.max(1)) * strides[j];
+            rest /= d.max(1);
+        }
+        if let Some(v) = dst.get_mut(at) {
+            *v = T::at(src, from_f32, k);
         }
     }
-    if it.layer < M::LAYERS || it.tensor != M::TENSORS {
-        return Err(TorchError::UnsupportedModel { layer: it.layer.min(M::LAYERS) });
-    }
-    Ok(())
-}
-
-/// The model tensor named `name`: `Some((k, part))` for
-/// `{prefix}{k}.weight` or `{prefix}{k}.bias` with `k` a decimal number
-/// without leading zeros.
-fn classify(name: &JsonStr<'_>, prefix: &str) -> Option<(usize, Part)> {
-    let mut c = name.chars();
-    for p in prefix.chars() {
-        if c.next()? != p {
-            return None;
-        }
-    }
-    let (mut k, mut digits, mut lead_zero) = (0usize, 0, false);
-    loop {
-        match c.next()? {
-            d @ '0'..='9' => {
-                if lead_zero {
-                    return None;
-                }
-                lead_zero = digits == 0 && d == '0';
-                k = k.checked_mul(10)?.checked_add(d as usize - '0' as usize)?;
-                digits += 1;
-            }
-            '.' if digits > 0 => break,
-            _ => return None,
-        }
-    }
-    let part = if c.clone().eq("weight".chars()) {
-        Part::Weight
-    } else if c.eq("bias".chars()) {
-        Part::Bias
-    } else {
-        return None;
-    };
-    Some((k, part))
-}
-
-/// The model's tensor `(layer, part)`, if it has one.
-fn find<M: Arch>(model: &M, layer: usize, part: Part) -> Option<Want> {
-    let mut it = Wants::default();
-    while let Some(w) = it.next(model) {
-        if w.layer == layer && w.part == part {
-            return Some(w);
-        }
-        if w.layer > layer {
-            break;
-        }
-    }
-    None
 }
 
 #[cfg(test)]
 mod tests {
-    extern crate std;
     use super::json::Cursor;
     use super::*;
-    use crate::{LinearNoBias, Relu, Seq};
+    use crate::{LinearNoBias, Relu, Residual, Seq, Tanh};
 
-    fn class(s: &str, prefix: &str) -> Option<(usize, Part)> {
-        let mut c = Cursor::new(s, 0);
-        classify(&c.string().unwrap(), prefix)
+    fn json(s: &str) -> JsonStr<'_> {
+        Cursor::new(s, 0).string().unwrap()
     }
 
     #[test]
-    fn names() {
-        assert_eq!(class(r#""0.weight""#, ""), Some((0, Part::Weight)));
-        assert_eq!(class(r#""12.bias""#, ""), Some((12, Part::Bias)));
-        assert_eq!(class(r#""net.3.bias""#, "net."), Some((3, Part::Bias)));
-        assert_eq!(class(r#""\u0032.bias""#, ""), Some((2, Part::Bias)));
-        for bad in [
-            "00.weight",
-            "01.bias",
-            ".weight",
-            "0.weights",
-            "0.bia",
-            "0weight",
-            "0.",
-            "-1.bias",
-            "99999999999999999999999.bias",
-            "net.0.bias",
-            "0.weight.x",
-        ] {
-            assert_eq!(class(&["\"", bad, "\""].concat(), ""), None, "{bad}");
-        }
-        assert_eq!(class(r#""0.bias""#, "net."), None);
-    }
-
-    #[test]
-    fn wanted_tensors_follow_the_layers() {
-        type Net = Seq![LinearNoBias<f32, 3, 4>, Relu, crate::Linear<f32, 4, 2>];
+    fn names_are_paths() {
+        type Net =
+            Seq![LinearNoBias<f32, 3, 4>, Relu, Residual<Seq![crate::Linear<f32, 4, 4>, Tanh]>];
         let net = Net::default();
-        let mut it = Wants::default();
-        let mut got = [(0, 0, Part::Weight); 3];
-        for g in got.iter_mut() {
-            let w = it.next(&net).unwrap();
-            *g = (w.layer, w.tensor, w.part);
-        }
-        assert!(it.next(&net).is_none());
-        assert_eq!(got, [(0, 0, Part::Weight), (2, 1, Part::Weight), (2, 2, Part::Bias)]);
+        let mut got = [(0, Name::empty()); 3];
+        let mut n = 0;
+        for_each_wanted(&net, |w| {
+            got[n] = (w.index, w.name("m."));
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(got[0], (0, Name::new("m.0.weight")));
+        assert_eq!(got[1], (1, Name::new("m.2.inner.0.weight")));
+        assert_eq!(got[2], (2, Name::new("m.2.inner.0.bias")));
         assert!(check_model(&net).is_ok());
-        assert_eq!(find(&net, 0, Part::Bias).map(|w| w.tensor), None);
-        assert_eq!(find(&net, 2, Part::Bias).map(|w| w.tensor), Some(2));
-        assert_eq!(Wants::default().next(&net).unwrap().name("m.").as_str(), "m.0.weight");
+        assert_eq!(find(&net, "", &json(r#""2.inner.0.bias""#)).map(|w| w.index), Some(2));
+        assert_eq!(find(&net, "", &json(r#""\u0032.inner.0.bias""#)).map(|w| w.index), Some(2));
+        for bad in ["00.weight", "0.weights", "0.bia", "0weight", "2.inner.bias", "2.0.bias", ""] {
+            assert!(find(&net, "", &json(&["\"", bad, "\""].concat())).is_none(), "{bad}");
+        }
+        assert!(find(&net, "net.", &json(r#""0.weight""#)).is_none());
+    }
+
+    #[test]
+    fn row_major_values_go_column_major() {
+        // [2, 3, 2] row-major: value k at (k / 6, k / 2 % 3, k % 2)
+        let src: [u8; 48] = core::array::from_fn(|b| if b % 4 == 0 { (b / 4) as u8 } else { 0 });
+        let mut dst = [0i32; 12];
+        copy_reordered(&[2, 3, 2], &mut dst, &src, false);
+        for (k, v) in (0..12).zip(src.chunks(4)) {
+            let (i, j, l) = (k / 6, k / 2 % 3, k % 2);
+            assert_eq!(dst[i + 2 * (j + 3 * l)], i32::from(v[0]));
+        }
+        let mut w = [0f64; 2];
+        copy_reordered(&[2], &mut w, &[0, 0, 0xC0, 0x3F, 0, 0, 0x80, 0xBF], true);
+        assert_eq!(w, [1.5, -1.0]);
     }
 }

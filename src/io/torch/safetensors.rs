@@ -12,7 +12,7 @@ use super::json::{Cursor, JsonError, JsonStr};
 use core::fmt;
 
 /// Dimensions a [`Shape`] keeps (more are counted, not stored).
-pub const MAX_RANK: usize = 3;
+pub const MAX_RANK: usize = crate::module::MAX_RANK;
 
 /// A tensor shape as it appears in a file or as a model needs it.
 ///
@@ -84,50 +84,74 @@ impl fmt::Display for Shape {
     }
 }
 
-/// A tensor's dtype: the two this crate loads, or another one by name.
+/// A tensor's dtype: one this crate loads, or another one by name.
 ///
 /// ```
 /// use stackprop::io::torch::Dtype;
 /// assert_eq!(format!("{}", Dtype::F32), "F32");
 /// assert_eq!(Dtype::F64.bytes(), Some(8));
+/// assert_eq!(Dtype::of(stackprop::module::Dtype::I8), Dtype::I8);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Dtype {
     /// `"F32"`.
     F32,
     /// `"F64"`.
     F64,
-    /// Any other dtype string (`"F16"`, `"BF16"`, `"I64"`, …).
+    /// `"I8"`.
+    I8,
+    /// `"I16"`.
+    I16,
+    /// `"I32"`.
+    I32,
+    /// `"I64"`.
+    I64,
+    /// `"U8"`.
+    U8,
+    /// Any other dtype string (`"F16"`, `"BF16"`, `"BOOL"`, …).
     Other(Name),
 }
 
+/// The dtypes this crate reads, with their element types and names.
+const KNOWN: [(Dtype, crate::module::Dtype, &str); 7] = [
+    (Dtype::F32, crate::module::Dtype::F32, "F32"),
+    (Dtype::F64, crate::module::Dtype::F64, "F64"),
+    (Dtype::I8, crate::module::Dtype::I8, "I8"),
+    (Dtype::I16, crate::module::Dtype::I16, "I16"),
+    (Dtype::I32, crate::module::Dtype::I32, "I32"),
+    (Dtype::I64, crate::module::Dtype::I64, "I64"),
+    (Dtype::U8, crate::module::Dtype::U8, "U8"),
+];
+
 impl Dtype {
-    /// Bytes per element for `F32` and `F64`; `None` for others.
+    /// Bytes per element for the dtypes this crate reads; `None` for
+    /// others.
     pub fn bytes(&self) -> Option<u64> {
-        match self {
-            Dtype::F32 => Some(4),
-            Dtype::F64 => Some(8),
-            Dtype::Other(_) => None,
-        }
+        self.elem().map(|t| t.bytes() as u64)
+    }
+
+    /// The element type of this dtype's values, if this crate reads it.
+    pub fn elem(&self) -> Option<crate::module::Dtype> {
+        KNOWN.iter().find(|k| k.0 == *self).map(|k| k.1)
+    }
+
+    /// The dtype whose values are `t`'s (`Other` for a SIMD pack).
+    pub fn of(t: crate::module::Dtype) -> Self {
+        KNOWN.iter().find(|k| k.1 == t).map_or(Dtype::Other(Name::new(t.name())), |k| k.0)
     }
 
     fn parse(s: &JsonStr<'_>) -> Self {
-        if s.is("F32") {
-            Dtype::F32
-        } else if s.is("F64") {
-            Dtype::F64
-        } else {
-            Dtype::Other(Name::from_json(s))
-        }
+        KNOWN.iter().find(|k| s.is(k.2)).map_or_else(|| Dtype::Other(Name::from_json(s)), |k| k.0)
     }
 }
 
 impl fmt::Display for Dtype {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Dtype::F32 => f.write_str("F32"),
-            Dtype::F64 => f.write_str("F64"),
-            Dtype::Other(n) => n.fmt(f),
+        match (self, KNOWN.iter().find(|k| k.0 == *self)) {
+            (Dtype::Other(n), _) => n.fmt(f),
+            (_, Some(k)) => f.write_str(k.2),
+            (_, None) => f.write_str("?"),
         }
     }
 }
@@ -266,7 +290,7 @@ mod tests {
                     (Dtype::F32, Shape::new(&[2]), 0, 8)
                 );
             } else {
-                assert_eq!(e.dtype, Dtype::Other(Name::new("U8")));
+                assert_eq!(e.dtype, Dtype::U8);
                 assert_eq!(e.shape.rank(), 0);
                 assert_eq!(e.shape.elements(), Some(1));
             }
