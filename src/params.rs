@@ -45,10 +45,22 @@ pub const fn len<T: Elem, P: Module<Scalar = T>>() -> usize {
     P::SIZE.params
 }
 
-/// The kind of parameter `i` of `P`, if tensor `i` is a parameter.
+/// The kind of parameter `i` of `P`, if tensor `i` is a parameter: read off
+/// the constant masks of `P::SIZE` (a model's first 64 tensors), else off
+/// the tensor's spec.
 #[inline(always)]
 fn kind<P: Module>(i: usize) -> Option<ParamKind> {
-    P::spec(i).map(|s| s.kind).filter(|k| k.trained())
+    let s = P::SIZE;
+    if i >= 64 {
+        return P::spec(i).map(|s| s.kind).filter(|k| k.trained());
+    }
+    if s.trained_mask >> i & 1 == 0 {
+        None
+    } else if s.weight_mask >> i & 1 == 1 {
+        Some(ParamKind::Weight)
+    } else {
+        Some(ParamKind::Bias)
+    }
 }
 
 /// Calls `f(kind, tensor)` for every parameter of `p`, in order.

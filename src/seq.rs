@@ -97,8 +97,10 @@ where
         mode: Grads,
     ) -> Backward<D::Out<X>> {
         let c = self.1.backward::<WithDx>(&cache.0, y, &cache.2, dy, &mut grads.1, mode);
-        let a = self.0.backward::<D>(x, &cache.0, &cache.1, &c.dx, &mut grads.0, mode);
-        Backward { dx: a.dx, finite: a.finite && c.finite }
+        let mut a = self.0.backward::<D>(x, &cache.0, &cache.1, &c.dx, &mut grads.0, mode);
+        // `a` itself is returned: its input gradient is not copied.
+        a.finite &= c.finite;
+        a
     }
 }
 

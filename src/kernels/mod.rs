@@ -4,7 +4,8 @@
 //! sample. These are the three products of a dense layer:
 //!
 //! * [`affine`]: `Y = W·X + b·1ᵀ` (forward),
-//! * [`tr_matmul`]: `Wᵀ·dY` (input gradient),
+//! * [`tr_matmul`]: `Wᵀ·dY` (input gradient; [`tr_matmul_into`] writes it
+//!   over a given value),
 //! * [`matmul_tr_acc`]: `G += dY·Xᵀ` (weight gradient, accumulated), and
 //!   [`matmul_tr`], the same written over `G` (not read),
 //!
@@ -102,7 +103,7 @@ mod vectors;
 pub use affine::{affine, affine_into, matmul};
 pub(crate) use matmul_tr_acc::matmul_tr_known_finite;
 pub use matmul_tr_acc::{matmul_tr, matmul_tr_acc};
-pub use tr_matmul::tr_matmul;
+pub use tr_matmul::{tr_matmul, tr_matmul_into};
 
 use crate::scalar::Real;
 use core::mem::size_of;

@@ -37,20 +37,40 @@ pub fn tr_matmul<T: Real, const K: usize, const M: usize, const N: usize>(
     a: &SMatrix<T, K, M>,
     b: &SMatrix<T, K, N>,
 ) -> SMatrix<T, M, N> {
-    // One result, written in place on every path (a value returned from
-    // each branch took a stack slot of its own: 64 KiB more for a
-    // 256-input layer at batch 32).
     let mut z = super::zeroed::<T, M, N>();
+    tr_matmul_into(a, b, &mut z);
+    z
+}
+
+/// [`tr_matmul`] written over `z`, whose old values are never read: the
+/// input gradient a layer's backward pass writes straight into the value
+/// it returns (a product returned by value and moved there is a copy of
+/// the whole gradient).
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// let a = SMatrix::<f32, 3, 2>::from_fn(|i, j| (i + 2 * j) as f32);
+/// let b = SMatrix::<f32, 3, 4>::from_fn(|i, j| (i * j) as f32 - 1.0);
+/// let mut z = SMatrix::<f32, 2, 4>::repeat(f32::NAN); // stale values
+/// stackprop::kernels::tr_matmul_into(&a, &b, &mut z);
+/// assert_eq!(z, stackprop::kernels::tr_matmul(&a, &b));
+/// ```
+#[inline]
+pub fn tr_matmul_into<T: Real, const K: usize, const M: usize, const N: usize>(
+    a: &SMatrix<T, K, M>,
+    b: &SMatrix<T, K, N>,
+    z: &mut SMatrix<T, M, N>,
+) {
     if VEC_BYTES != 0 && K * M <= SMALL {
         // Small A: transposing it costs less than the dot products'
         // reductions (which dominate for short columns).
         #[cfg(target_arch = "x86_64")]
-        if super::vectors::try_tr_matmul(&mut z, a, b) {
-            return z;
+        if super::vectors::try_tr_matmul(z, a, b) {
+            return;
         }
         let at = SMatrix::<T, M, K>::from_fn(|m, k| a[(k, m)]);
-        super::affine_into(&at, b, None, &mut z);
-        return z;
+        super::affine_into(&at, b, None, z);
+        return;
     }
     let mut op = Dots::<T, K, M> { z: z.as_mut_slice(), a: a.as_slice(), b: b.as_slice() };
     // SIMD registers the partial sums of one dot product take: a tile of
@@ -61,7 +81,6 @@ pub fn tr_matmul<T: Real, const K: usize, const M: usize, const N: usize>(
         2 => for_tiles::<_, M, N, 2, 2>(&mut op, false),
         _ => for_tiles::<_, M, N, 1, 1>(&mut op, false),
     }
-    z
 }
 
 struct Dots<'a, T, const K: usize, const M: usize> {

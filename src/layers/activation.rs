@@ -62,7 +62,7 @@ macro_rules! activation_layer {
                 _grads: &mut Self,
                 _mode: Grads,
             ) -> Backward<D::Out<SMatrix<T, N, B>>> {
-                Backward { dx: D::dx(|| act::backward(self, y, dy)), finite: true }
+                D::backward(|dx| act::backward_into(self, y, dy, dx), true)
             }
         }
     };

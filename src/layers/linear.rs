@@ -235,8 +235,9 @@ impl<T: Real, const I: usize, const O: usize, const B: usize> Train<SMatrix<T, I
 }
 
 /// The backward pass of a dense layer, with or without bias (shared with
-/// [`crate::LinearNoBias`]).
-#[inline]
+/// [`crate::LinearNoBias`]). Always inlined, so that the mode a caller
+/// passes is a constant in each layer's code.
+#[inline(always)]
 pub(super) fn dense_backward<D: Dx, T: Real, const I: usize, const O: usize, const B: usize>(
     w: &SMatrix<T, O, I>,
     x: &SMatrix<T, I, B>,
@@ -264,5 +265,5 @@ pub(super) fn dense_backward<D: Dx, T: Real, const I: usize, const O: usize, con
             }
         }
     };
-    Backward { dx: D::dx(|| kernels::tr_matmul(w, dy)), finite }
+    D::backward(|dx| kernels::tr_matmul_into(w, dy, dx), finite)
 }

@@ -112,14 +112,13 @@ where
         grads: &mut Self,
         mode: Grads,
     ) -> Backward<D::Out<SMatrix<T, R, C>>> {
-        let b = self.inner.backward::<D>(x, &cache.0, &cache.1, dy, &mut grads.inner, mode);
-        let dx = D::map(b.dx, |mut d: SMatrix<T, R, C>| {
+        let mut b = self.inner.backward::<D>(x, &cache.0, &cache.1, dy, &mut grads.inner, mode);
+        D::edit(&mut b.dx, |d: &mut SMatrix<T, R, C>| {
             for (d, &g) in d.as_mut_slice().iter_mut().zip(dy.as_slice()) {
                 *d = g + *d;
             }
-            d
         });
-        Backward { dx, finite: b.finite }
+        b
     }
 }
 

@@ -302,12 +302,25 @@ pub struct Size {
     pub trained: u32,
     /// Whether every tensor's type can be stored in a file.
     pub storable: bool,
+    /// Bit `i` set: tensor `i` is trained (for the first 64 tensors).
+    pub trained_mask: u64,
+    /// Bit `i` set: tensor `i` is a weight (for the first 64 tensors).
+    pub weight_mask: u64,
 }
 
 impl Size {
     /// Nothing.
-    pub const ZERO: Size =
-        Size { tensors: 0, len: 0, params: 0, bytes: 0, records: 0, trained: 0, storable: true };
+    pub const ZERO: Size = Size {
+        tensors: 0,
+        len: 0,
+        params: 0,
+        bytes: 0,
+        records: 0,
+        trained: 0,
+        storable: true,
+        trained_mask: 0,
+        weight_mask: 0,
+    };
 
     /// A node's own part: its tensors, and a record for itself, each
     /// hyper-parameter, tensor and child name.
@@ -325,6 +338,12 @@ impl Size {
             if t.kind.trained() {
                 s.trained |= 1 << t.dtype.code();
                 s.params += t.len();
+                if k < 64 {
+                    s.trained_mask |= 1 << k;
+                }
+            }
+            if matches!(t.kind, ParamKind::Weight) && k < 64 {
+                s.weight_mask |= 1 << k;
             }
             s.storable &= t.dtype.storable();
             k += 1;
@@ -332,9 +351,16 @@ impl Size {
         s
     }
 
-    /// The totals of two subtrees.
+    /// The totals of two subtrees, `o`'s tensors after `self`'s.
     pub const fn plus(self, o: Size) -> Size {
+        let (t, w) = if self.tensors < 64 {
+            (o.trained_mask << self.tensors, o.weight_mask << self.tensors)
+        } else {
+            (0, 0)
+        };
         Size {
+            trained_mask: self.trained_mask | t,
+            weight_mask: self.weight_mask | w,
             tensors: self.tensors + o.tensors,
             len: self.len + o.len,
             params: self.params + o.params,

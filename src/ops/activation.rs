@@ -119,8 +119,27 @@ pub fn backward<T: Real, A: Activation<T>, const R: usize, const C: usize>(
     dy: &SMatrix<T, R, C>,
 ) -> SMatrix<T, R, C> {
     let mut dz = SMatrix::from_data(nalgebra::ArrayStorage([[T::zero(); R]; C]));
-    f.backward_slice(y.as_slice(), dy.as_slice(), dz.as_mut_slice());
+    backward_into(f, y, dy, &mut dz);
     dz
+}
+
+/// [`backward`] into `dz`, whose old values are neither read nor kept.
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// use stackprop::ops::activation::{backward_into, Relu};
+/// let mut dz = SMatrix::<f32, 1, 2>::repeat(f32::NAN);
+/// backward_into(&Relu, &SMatrix::<f32, 1, 2>::new(0.0, 2.0), &SMatrix::repeat(3.0), &mut dz);
+/// assert_eq!(dz, SMatrix::<f32, 1, 2>::new(0.0, 3.0));
+/// ```
+#[inline]
+pub fn backward_into<T: Real, A: Activation<T>, const R: usize, const C: usize>(
+    f: &A,
+    y: &SMatrix<T, R, C>,
+    dy: &SMatrix<T, R, C>,
+    dz: &mut SMatrix<T, R, C>,
+) {
+    f.backward_slice(y.as_slice(), dy.as_slice(), dz.as_mut_slice());
 }
 
 /// Rectified linear unit, `max(z, 0)`. Zero-sized.
