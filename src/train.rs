@@ -131,7 +131,6 @@ impl<T: Real, M: Train<X> + Module<Scalar = T>, X> Backprop<T, M, X> {
     /// One forward and backward pass, writing the gradient: `J`, and what
     /// backward returned (whether the network knows the gradient is finite
     /// is `false` with an L2 term, whose weights' values are checked here).
-    #[inline(always)]
     fn run<D: Dx, L>(
         &mut self,
         model: &M,
