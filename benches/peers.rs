@@ -6,7 +6,7 @@
 //! RUSTFLAGS="-C target-cpu=native" cargo bench --bench peers -- [--check-only|--no-check] [workload ...]
 //! ```
 //!
-//! See benches/RESULTS.md for how it runs beside the peers.
+//! The README's "Speed beside the peers" says how it runs beside them.
 
 mod common;
 

@@ -1,4 +1,5 @@
-//! The seeds' scalar graph `g = (x + y)·z`, built from the stateless ops
+//! The scalar graph `g = (x + y)·z` of the classic worked example,
+//! built from the stateless ops
 //! [`stackprop::ops::add`] and [`stackprop::ops::mul`] on 1×1 matrices.
 //!
 //! ```sh

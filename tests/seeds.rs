@@ -1,4 +1,5 @@
-//! The seeds' worked examples, reproduced with the crate.
+//! The worked examples of backpropagation (the scalar graph and the d2l
+//! one-hidden-layer network), reproduced with the crate.
 //!
 //! 1. The scalar graph `g = (x + y)·z` built from [`stackprop::ops`]: for
 //!    x = 1, y = 3, z = −3 the forward values p = 4, g = −12 and the

@@ -434,40 +434,36 @@ le! {
     u8, |_| true;
 }
 
-/// Calls `$body` with `$s` bound to the typed slice of a storable `Data`
-/// (`$else` for the SIMD packs).
+/// Calls `$body` with `$s` bound to the typed slice of a storable
+/// `Data` or `DataMut` (`$enum`), `$else` for the SIMD packs.
+macro_rules! with_storable_in {
+    ($enum:ident, $d:expr, $s:ident => $body:expr, $else:expr) => {
+        match $d {
+            $crate::module::$enum::F32($s) => $body,
+            $crate::module::$enum::F64($s) => $body,
+            $crate::module::$enum::I8($s) => $body,
+            $crate::module::$enum::I16($s) => $body,
+            $crate::module::$enum::I32($s) => $body,
+            $crate::module::$enum::I64($s) => $body,
+            $crate::module::$enum::U8($s) => $body,
+            #[allow(unreachable_patterns)]
+            _ => $else,
+        }
+    };
+}
+/// [`with_storable_in!`] for `Data`.
 macro_rules! with_storable {
     ($d:expr, $s:ident => $body:expr, $else:expr) => {
-        match $d {
-            $crate::module::Data::F32($s) => $body,
-            $crate::module::Data::F64($s) => $body,
-            $crate::module::Data::I8($s) => $body,
-            $crate::module::Data::I16($s) => $body,
-            $crate::module::Data::I32($s) => $body,
-            $crate::module::Data::I64($s) => $body,
-            $crate::module::Data::U8($s) => $body,
-            #[allow(unreachable_patterns)]
-            _ => $else,
-        }
+        $crate::io::format::with_storable_in!(Data, $d, $s => $body, $else)
     };
 }
-/// [`with_storable!`] for `DataMut`.
+/// [`with_storable_in!`] for `DataMut`.
 macro_rules! with_storable_mut {
     ($d:expr, $s:ident => $body:expr, $else:expr) => {
-        match $d {
-            $crate::module::DataMut::F32($s) => $body,
-            $crate::module::DataMut::F64($s) => $body,
-            $crate::module::DataMut::I8($s) => $body,
-            $crate::module::DataMut::I16($s) => $body,
-            $crate::module::DataMut::I32($s) => $body,
-            $crate::module::DataMut::I64($s) => $body,
-            $crate::module::DataMut::U8($s) => $body,
-            #[allow(unreachable_patterns)]
-            _ => $else,
-        }
+        $crate::io::format::with_storable_in!(DataMut, $d, $s => $body, $else)
     };
 }
-pub(crate) use {with_storable, with_storable_mut};
+pub(crate) use {with_storable, with_storable_in, with_storable_mut};
 
 /// Whether the values stored little-endian in `b` as `dtype` are all
 /// finite; the index of the first that is not.
