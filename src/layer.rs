@@ -26,8 +26,9 @@
 //!   [`NoDx`] (the first layer of a model: its input is data, and its
 //!   gradient is neither computed nor given room on the stack), and
 //!   whether every value it wrote into `grads` is known to be finite
-//!   ([`Backward::finite`]). One method covers all four variants; a layer
-//!   writes `D::dx(|| …)` around its input gradient.
+//!   ([`Backward::finite`]). One method covers all four variants: a layer
+//!   returns `D::backward(|dx| …, finite)`, writing its input gradient into
+//!   `dx` where it is returned, or `Backward::new(D::dx(|| …))`.
 //! * Every intermediate value of a sequential model is stored once, in the
 //!   composite's cache: a layer never copies its own input.
 //!
