@@ -165,7 +165,21 @@ impl<T: Real, M: Train<X> + Module<Scalar = T>, X> Backprop<T, M, X> {
 /// [`Backprop`] state and the optimizer with its state.
 ///
 /// `M` is the model, `X` its input type (which fixes the batch size), `O` the
-/// optimizer and `T` the scalar.
+/// optimizer and `T` the scalar. A trainer dereferences to its
+/// [`Backprop`], so its gradient, cache, output and `∂J/∂y` are
+/// `trainer.grads`, `trainer.cache`, `trainer.y`, `trainer.dy`, and
+/// [`Backprop::input_gradient`] is a method of the trainer too.
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// use stackprop::prelude::*;
+/// let mut net = Linear::<f64, 1, 1>::from_fn(|_, _| 2.0, |_| 0.0);
+/// let mut tr = Trainer::new(Sgd::new(0.1));
+/// let (x, t) = (SMatrix::<f64, 1, 1>::new(1.0), SMatrix::<f64, 1, 1>::new(0.0));
+/// tr.step(&mut net, &Mse, &x, &t).unwrap();
+/// assert_eq!(tr.grads.weight[0], 4.0); // 2·(2 − 0)·1, the gradient before the update
+/// assert_eq!(tr.grads, tr.backprop.grads);
+/// ```
 pub struct Trainer<T, M: Train<X>, X, O: Optimizer<M>> {
     /// The optimizer's hyper-parameters.
     pub optimizer: O,
@@ -260,6 +274,19 @@ where
         }
         self.optimizer.update(model, &self.backprop.grads, &mut self.state);
         Ok(j)
+    }
+}
+
+impl<T, M: Train<X>, X, O: Optimizer<M>> core::ops::Deref for Trainer<T, M, X, O> {
+    type Target = Backprop<T, M, X>;
+    fn deref(&self) -> &Backprop<T, M, X> {
+        &self.backprop
+    }
+}
+
+impl<T, M: Train<X>, X, O: Optimizer<M>> core::ops::DerefMut for Trainer<T, M, X, O> {
+    fn deref_mut(&mut self) -> &mut Backprop<T, M, X> {
+        &mut self.backprop
     }
 }
 
