@@ -2,6 +2,8 @@
 //! its tensors, weight files, Rust source and paths to its parameters and
 //! gradients. (Its derivatives are property-tested in tests/gradients.rs.)
 
+mod fixture;
+
 use nalgebra::SMatrix;
 use stackprop::export::write_rust;
 use stackprop::io::{self, file_size, torch};
@@ -17,13 +19,6 @@ type Net<T> = Seq![
     Linear<T, 4, 2>
 ];
 
-/// The fixture's x and y lines.
-fn reference(text: &str) -> Vec<(Vec<f64>, Vec<f64>)> {
-    let nums = |l: &str| l[2..].split(' ').map(|v| v.parse().unwrap()).collect::<Vec<f64>>();
-    let lines: Vec<_> = text.lines().filter(|l| !l.starts_with('#')).collect();
-    lines.chunks(2).map(|p| (nums(p[0]), nums(p[1]))).collect()
-}
-
 fn imported() -> Net<f64> {
     let mut m = Net::<f64>::zeros();
     torch::load(&mut m, include_bytes!("data/torch_residual.safetensors")).unwrap();
@@ -35,12 +30,9 @@ fn imported() -> Net<f64> {
 #[test]
 fn imports_pytorch_names_and_matches_its_outputs() {
     let m = imported();
-    for (x, y) in reference(include_str!("data/torch_residual.ref.txt")) {
-        let got = m.forward(&SMatrix::<f64, 3, 1>::from_column_slice(&x));
-        for (a, b) in got.iter().zip(&y) {
-            assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
-        }
-    }
+    fixture::assert_matches(include_str!("data/torch_residual.ref.txt"), |x| {
+        m.forward(&SMatrix::<f64, 3, 1>::from_column_slice(x)).iter().copied().collect()
+    });
     // A model without the block does not take the file: the names differ.
     let mut flat: Seq![Linear<f64, 3, 4>, Tanh, Linear<f64, 4, 4>, Tanh, Linear<f64, 4, 4>, Linear<f64, 4, 2>] =
         Default::default();

@@ -8,6 +8,8 @@
 //! weight of rank 3 (PyTorch's shape `[O, I, I]`), the module `Quadratic` of
 //! tools/make_torch_blocks.py.
 
+mod fixture;
+
 use nalgebra::SMatrix;
 use proptest::prelude::*;
 use stackprop::export::write_rust;
@@ -277,13 +279,6 @@ pub static EXPORTED: Exported = stackprop::seq![
     crate::Quadratic::<f64, 1, 2>::from_parts([[[0.5, -1.5]]], [0.001, 2.0]),
 ];
 
-/// The fixture's x and y lines.
-fn reference(text: &str) -> Vec<(Vec<f64>, Vec<f64>)> {
-    let nums = |l: &str| l[2..].split(' ').map(|v| v.parse().unwrap()).collect::<Vec<f64>>();
-    let lines: Vec<_> = text.lines().filter(|l| !l.starts_with('#')).collect();
-    lines.chunks(2).map(|p| (nums(p[0]), nums(p[1]))).collect()
-}
-
 /// The state dict of `nn.Sequential(Linear(3, 4), Tanh(), Quadratic(4, 2))`
 /// (tools/make_torch_blocks.py) imports, the rank-3 weight reordered from
 /// PyTorch's row-major layout, and the network gives PyTorch's float64
@@ -293,12 +288,9 @@ fn imports_from_pytorch() {
     let file = include_bytes!("data/torch_quadratic.safetensors");
     let mut model = Net::zeros();
     torch::load(&mut model, file).unwrap();
-    for (x, y) in reference(include_str!("data/torch_quadratic.ref.txt")) {
-        let got = model.forward(&SMatrix::<f64, 3, 1>::from_column_slice(&x));
-        for (a, b) in got.iter().zip(&y) {
-            assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
-        }
-    }
+    fixture::assert_matches(include_str!("data/torch_quadratic.ref.txt"), |x| {
+        model.forward(&SMatrix::<f64, 3, 1>::from_column_slice(x)).iter().copied().collect()
+    });
     // A model whose layer has another shape is told which tensor differs
     // (the first in the file: safetensors sorts them by name).
     let mut wide: Seq![Linear<f64, 3, 4>, Tanh, Quadratic<f64, 4, 3>] = Default::default();

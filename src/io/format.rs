@@ -193,9 +193,8 @@ pub(crate) fn node_records<M: Module>(
 /// `node` with the path of every node as its records begin.
 pub(crate) struct Signature<F> {
     pub emit: F,
-    /// Entries of the sequences begun, innermost last (a child's record
-    /// needs its sequence's length, which `begin_sequence` gives after
-    /// `begin_child`).
+    /// The child begun last, whose record waits for its sequence's length
+    /// (`begin_sequence` gives it right after `begin_child`).
     pending_child: Option<&'static str>,
 }
 

@@ -8,7 +8,7 @@ use super::format::{
     write_record, write_sequence,
 };
 use super::name::Name;
-use super::save::tensors;
+use super::save::{first_misfit_mut, tensor_path, tensors};
 use super::v1;
 use crate::module::{self, Dtype, Module, Path};
 
@@ -175,7 +175,7 @@ pub fn load<M: Module>(model: &mut M, b: &[u8]) -> Result<(), LoadError> {
     let _ = tensors(&*model, |_, path, spec, d| {
         let name = || Name::from_fmt(|n| path.write_with(n, spec.name));
         let n = spec.len() * spec.dtype.bytes();
-        let ok = d.is_some_and(|d| d.dtype() == spec.dtype && d.len() == spec.len());
+        let ok = d.is_some_and(|d| spec.fits(d.dtype(), d.len()));
         let Some(src) = data.get(pos..pos + n).filter(|_| ok) else {
             bad = Err(LoadError::InconsistentModel { tensor: name() });
             return Err(());
@@ -192,26 +192,9 @@ pub fn load<M: Module>(model: &mut M, b: &[u8]) -> Result<(), LoadError> {
         return Err(LoadError::InconsistentModel { tensor: Name::empty() });
     }
     // The tensors as they will be written must be what was checked.
-    let mut bad = Ok(());
-    for i in 0..M::SIZE.tensors {
-        let spec = M::spec(i);
-        let ok = match (model.tensor_mut(i), spec) {
-            (Some(d), Some(s)) => d.dtype() == s.dtype && d.len() == s.len(),
-            _ => false,
-        };
-        if !ok && bad.is_ok() {
-            let mut tensor = Name::empty();
-            let _ = tensors(&*model, |j, path, spec, _| {
-                if j == i {
-                    tensor = Name::from_fmt(|n| path.write_with(n, spec.name));
-                    return Err(());
-                }
-                Ok(())
-            });
-            bad = Err(LoadError::InconsistentModel { tensor });
-        }
+    if let Some(i) = first_misfit_mut(model) {
+        return Err(LoadError::InconsistentModel { tensor: tensor_path(&*model, i) });
     }
-    bad?;
     let mut pos = 0usize;
     for i in 0..M::SIZE.tensors {
         if let Some(d) = model.tensor_mut(i) {

@@ -115,16 +115,12 @@ fn check<M: Module>(model: &M) -> Result<(), SaveError> {
         return Err(SaveError::InconsistentModel { tensor: Name::empty() });
     }
     let mut bad = Ok(());
-    let _ = tensors(model, |i, path, spec, data| {
+    let _ = tensors(model, |_, path, spec, data| {
         let name = || Name::from_fmt(|n| path.write_with(n, spec.name));
-        let Some(d) = data else {
+        let Some(d) = data.filter(|d| spec.fits(d.dtype(), d.len())) else {
             bad = Err(SaveError::InconsistentModel { tensor: name() });
             return Err(());
         };
-        if d.dtype() != spec.dtype || d.len() != spec.len() {
-            bad = Err(SaveError::InconsistentModel { tensor: name() });
-            return Err(());
-        }
         let non_finite = match d {
             module::Data::F32(s) => s.iter().position(|v| !v.is_finite()),
             module::Data::F64(s) => s.iter().position(|v| !v.is_finite()),
@@ -134,10 +130,32 @@ fn check<M: Module>(model: &M) -> Result<(), SaveError> {
             bad = Err(SaveError::NonFinite { tensor: name(), index });
             return Err(());
         }
-        let _ = i;
         Ok(())
     });
     bad
+}
+
+/// The first tensor whose mutable view is not what its spec says (the
+/// loaders write through `tensor_mut` what they checked through `tensor`).
+pub(crate) fn first_misfit_mut<M: Module>(model: &mut M) -> Option<usize> {
+    (0..M::SIZE.tensors).find(|&i| match (model.tensor_mut(i), M::spec(i)) {
+        (Some(d), Some(s)) => !s.fits(d.dtype(), d.len()),
+        _ => true,
+    })
+}
+
+/// The path of tensor `i` of `model` (`2.inner.0.weight`), as errors
+/// carry it.
+pub(crate) fn tensor_path<M: Module>(model: &M, i: usize) -> Name {
+    let mut name = Name::empty();
+    let _ = tensors(model, |j, path, spec, _| {
+        if j != i {
+            return Ok(());
+        }
+        name = Name::from_fmt(|n| path.write_with(n, spec.name));
+        Err(())
+    });
+    name
 }
 
 /// Calls `f(i, node path, spec, data)` for every tensor of `model` in

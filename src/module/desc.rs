@@ -99,6 +99,12 @@ impl Spec {
     pub const fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Whether values of type `dtype`, `len` of them, are what this spec
+    /// says (what the weight file, the PyTorch import and the export check
+    /// of every tensor a layer hands out).
+    pub fn fits(&self, dtype: Dtype, len: usize) -> bool {
+        dtype == self.dtype && len == self.len()
+    }
 }
 
 /// A hyper-parameter: part of the layer's type (its scalar type, a

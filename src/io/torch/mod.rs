@@ -93,21 +93,9 @@ pub fn load_prefixed<M: Module>(
 ) -> Result<(), TorchError> {
     check_model(&*model)?;
     // The tensors as they will be written must be what was checked.
-    for i in 0..M::SIZE.tensors {
-        let ok = match (model.tensor_mut(i), M::spec(i)) {
-            (Some(d), Some(s)) => d.dtype() == s.dtype && d.len() == s.len(),
-            _ => false,
-        };
-        if !ok {
-            let mut name = Name::empty();
-            let _ = for_each_wanted(&*model, |w| {
-                if w.index == i {
-                    name = w.name("");
-                }
-                Ok(())
-            });
-            return Err(TorchError::UnsupportedModel { name });
-        }
+    if let Some(i) = crate::io::save::first_misfit_mut(model) {
+        let name = crate::io::save::tensor_path(&*model, i);
+        return Err(TorchError::UnsupportedModel { name });
     }
     let file = SafeTensors::parse(bytes)?;
     let data_len = file.data.len();
@@ -251,9 +239,7 @@ fn check_model<M: Module>(model: &M) -> Result<(), TorchError> {
         let ok = w.spec.dtype.storable()
             && !w.path.overflowed()
             && w.spec.dims().len() <= MAX_RANK
-            && model
-                .tensor(w.index)
-                .is_some_and(|d: Data<'_>| d.dtype() == w.spec.dtype && d.len() == w.spec.len());
+            && model.tensor(w.index).is_some_and(|d: Data<'_>| w.spec.fits(d.dtype(), d.len()));
         if ok { Ok(()) } else { Err(TorchError::UnsupportedModel { name: w.name("") }) }
     })
 }
