@@ -63,7 +63,8 @@
 //! ```
 
 use crate::io::Name;
-use crate::module::{self, Data, Desc, Hyper, Module, Path, Visitor};
+use crate::io::format::{Le, with_storable};
+use crate::module::{self, Desc, Hyper, Module, Path, Visitor};
 use core::fmt::{self, Write};
 
 #[cfg(doc)]
@@ -187,11 +188,6 @@ where
     Ok(())
 }
 
-/// The path of a node, as an error carries it.
-fn name(path: &Path) -> Name {
-    Name::from_fmt(|n| write!(n, "{path}"))
-}
-
 /// Checks every node: exportable, its values given, its tensors as its
 /// description says, every value finite.
 struct Check;
@@ -204,13 +200,13 @@ impl Visitor for Check {
 
     fn node<N: Module>(&mut self, path: &Path, m: &N) -> Result<(), Stop> {
         let d = &N::DESC;
-        let layout = || Stop(ExportError::Layout { layer: name(path) });
+        let layout = || Stop(ExportError::Layout { layer: Name::path(path) });
         if path.overflowed() {
             return Err(layout());
         }
         let literal = d.hypers().iter().all(|h| !matches!(h, Hyper::Scalar(t) if !t.storable()));
         if d.rust_path.is_empty() || !literal {
-            return Err(Stop(ExportError::Unsupported { layer: name(path), kind: d.kind }));
+            return Err(Stop(ExportError::Unsupported { layer: Name::path(path), kind: d.kind }));
         }
         if (0..d.values()).any(|k| m.value(k).is_none()) {
             return Err(layout());
@@ -218,13 +214,8 @@ impl Visitor for Check {
         for (k, s) in d.tensors().iter().enumerate() {
             let t = m.tensor(k).filter(|t| s.fits(t.dtype(), t.len()));
             let Some(t) = t else { return Err(layout()) };
-            let finite = match t {
-                Data::F32(v) => v.iter().all(|x| x.is_finite()),
-                Data::F64(v) => v.iter().all(|x| x.is_finite()),
-                _ => s.dtype.storable(),
-            };
-            if !finite {
-                let tensor = Name::from_fmt(|n| path.write_with(n, s.name));
+            if !with_storable!(t, v => v.iter().all(|x| x.finite()), false) {
+                let tensor = Name::join(path, s.name);
                 return Err(Stop(ExportError::NonFinite { tensor }));
             }
         }
@@ -338,7 +329,7 @@ impl<W: Write + ?Sized> Source<'_, W> {
             }
             args += 1;
             let t = m.tensor(k).ok_or(fmt::Error)?;
-            crate::io::format::with_storable!(t, v => write_tensor(self.out, v, s.dims())?, return Err(fmt::Error));
+            with_storable!(t, v => write_tensor(self.out, v, s.dims())?, return Err(fmt::Error));
         }
         if d.children().is_empty() {
             self.out.write_str(")")

@@ -84,6 +84,18 @@ pub(crate) fn select_mul<T: Real>(y: &[T], dy: &[T], dz: &mut [T], above: T, oth
     }
 }
 
+/// `out[i] = a[i] + b[i]`.
+#[inline]
+pub(crate) fn add<T: Real>(a: &[T], b: &[T], out: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    let done = zip_f32x8(a, b, out, |a, b| a + b);
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b).skip(done) {
+        *o = a + b;
+    }
+}
+
 /// `v[i] += a[i]`.
 #[inline]
 pub(crate) fn add_assign<T: Real>(v: &mut [T], a: &[T]) {

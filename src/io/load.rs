@@ -8,7 +8,7 @@ use super::format::{
     write_record, write_sequence,
 };
 use super::name::Name;
-use super::save::{first_misfit_mut, tensor_path, tensors};
+use super::save::{first_misfit_mut, tensor_path};
 use super::v1;
 use crate::module::{self, Dtype, Module, Path};
 
@@ -171,23 +171,19 @@ pub fn load<M: Module>(model: &mut M, b: &[u8]) -> Result<(), LoadError> {
     // Walk the tensors once to check them against their specs and the
     // file's values for finiteness, then write.
     let mut pos = 0usize;
-    let mut bad = Ok(());
-    let _ = tensors(&*model, |_, path, spec, d| {
-        let name = || Name::from_fmt(|n| path.write_with(n, spec.name));
+    module::for_each_tensor(&*model, |i, path, spec| {
+        let name = || Name::join(path, spec.name);
         let n = spec.len() * spec.dtype.bytes();
-        let ok = d.is_some_and(|d| spec.fits(d.dtype(), d.len()));
+        let ok = model.tensor(i).is_some_and(|d| spec.fits(d.dtype(), d.len()));
         let Some(src) = data.get(pos..pos + n).filter(|_| ok) else {
-            bad = Err(LoadError::InconsistentModel { tensor: name() });
-            return Err(());
+            return Err(LoadError::InconsistentModel { tensor: name() });
         };
         if let Some(index) = first_non_finite(spec.dtype, src) {
-            bad = Err(LoadError::NonFinite { tensor: name(), index });
-            return Err(());
+            return Err(LoadError::NonFinite { tensor: name(), index });
         }
         pos += n;
         Ok(())
-    });
-    bad?;
+    })?;
     if pos != data.len() {
         return Err(LoadError::InconsistentModel { tensor: Name::empty() });
     }
@@ -233,8 +229,7 @@ fn compare_signature<M: Module>(model: &M, b: &[u8], h: &Header) -> Result<(), L
                     (found_start..).map_while(|j| self.h.record(self.b, j)).map_while(Result::ok);
                 write_file_node(recs, n)
             });
-            let at =
-                Name::from_fmt(|n| core::fmt::Write::write_fmt(n, format_args!("{}", self.at)));
+            let at = Name::path(&self.at);
             (LoadError::LayerMismatch { at, expected: self.expected, found }, found)
         }
     }
@@ -261,7 +256,7 @@ fn compare_signature<M: Module>(model: &M, b: &[u8], h: &Header) -> Result<(), L
                     // A block's child differs: said at the child's path.
                     _ if want[at::TAG] == tag::CHILD => {
                         let name = record_name(&want).unwrap_or("?");
-                        let at = Name::from_fmt(|n| c.at.write_with(n, name));
+                        let at = Name::join(&c.at, name);
                         let entries = get_u64(&want, at::PAYLOAD);
                         let expected = Name::from_fmt(|n| write_sequence(entries, n));
                         Err(LoadError::LayerMismatch { at, expected, found: c.mismatch(j).1 })
@@ -274,7 +269,7 @@ fn compare_signature<M: Module>(model: &M, b: &[u8], h: &Header) -> Result<(), L
                         match got {
                             Some(Ok(got)) if found == c.expected => {
                                 let name = record_name(&want).unwrap_or("?");
-                                let at = Name::from_fmt(|n| c.at.write_with(n, name));
+                                let at = Name::join(&c.at, name);
                                 let expected = Name::from_fmt(|n| write_record(&want, n));
                                 let found = Name::from_fmt(|n| write_record(&got, n));
                                 Err(LoadError::LayerMismatch { at, expected, found })
@@ -289,11 +284,7 @@ fn compare_signature<M: Module>(model: &M, b: &[u8], h: &Header) -> Result<(), L
     match r {
         Ok(()) => {}
         Err(Some(e)) => return Err(e),
-        Err(None) => {
-            let layer =
-                Name::from_fmt(|n| core::fmt::Write::write_fmt(n, format_args!("{}", c.at)));
-            return Err(LoadError::Unsupported { layer });
-        }
+        Err(None) => return Err(LoadError::Unsupported { layer: Name::path(&c.at) }),
     }
     if c.next < total {
         // The file goes on past the model's last layer.

@@ -1,6 +1,7 @@
 //! Short texts carried in errors without allocating: tensor paths, layer
 //! descriptions.
 
+use crate::module::Path;
 use core::fmt;
 
 /// Bytes a [`Name`] holds; longer names are cut (and shown with `…`).
@@ -51,6 +52,17 @@ impl Name {
         let mut n = Self::empty();
         let _ = f(&mut n);
         n
+    }
+
+    /// The path of a node (`2.inner`), as errors name a layer.
+    pub(crate) fn path(p: &Path) -> Self {
+        Self::from_fmt(|n| fmt::Write::write_fmt(n, format_args!("{p}")))
+    }
+
+    /// The path of what is named `name` in the node `p`: a tensor
+    /// (`2.inner.0.weight`), a block's child (`2.inner`).
+    pub(crate) fn join(p: &Path, name: &str) -> Self {
+        Self::from_fmt(|n| p.write_with(n, name))
     }
 
     pub(crate) fn push(&mut self, c: char) {

@@ -7,7 +7,7 @@ use super::format::{
     with_storable,
 };
 use super::name::Name;
-use crate::module::{self, Module, Path, Visitor};
+use crate::module::{self, Module, Path};
 
 /// Writes `model` as a weight file into `out[..file_size::<M>()]` and
 /// returns the number of bytes written. Nothing is allocated; `out` may be
@@ -104,7 +104,7 @@ fn check<M: Module>(model: &M) -> Result<(), SaveError> {
             Ok::<(), ()>(())
         }),
     );
-    let at = Name::from_fmt(|n| core::fmt::Write::write_fmt(n, format_args!("{}", c.at)));
+    let at = Name::path(&c.at);
     if r.is_err() {
         return Err(SaveError::Unsupported { layer: at });
     }
@@ -114,25 +114,16 @@ fn check<M: Module>(model: &M) -> Result<(), SaveError> {
     if c.records != M::SIZE.records {
         return Err(SaveError::InconsistentModel { tensor: Name::empty() });
     }
-    let mut bad = Ok(());
-    let _ = tensors(model, |_, path, spec, data| {
-        let name = || Name::from_fmt(|n| path.write_with(n, spec.name));
-        let Some(d) = data.filter(|d| spec.fits(d.dtype(), d.len())) else {
-            bad = Err(SaveError::InconsistentModel { tensor: name() });
-            return Err(());
+    module::for_each_tensor(model, |i, path, spec| {
+        let name = || Name::join(path, spec.name);
+        let Some(d) = model.tensor(i).filter(|d| spec.fits(d.dtype(), d.len())) else {
+            return Err(SaveError::InconsistentModel { tensor: name() });
         };
-        let non_finite = match d {
-            module::Data::F32(s) => s.iter().position(|v| !v.is_finite()),
-            module::Data::F64(s) => s.iter().position(|v| !v.is_finite()),
-            _ => None,
-        };
-        if let Some(index) = non_finite {
-            bad = Err(SaveError::NonFinite { tensor: name(), index });
-            return Err(());
+        match with_storable!(d, s => s.iter().position(|v| !v.finite()), None) {
+            Some(index) => Err(SaveError::NonFinite { tensor: name(), index }),
+            None => Ok(()),
         }
-        Ok(())
-    });
-    bad
+    })
 }
 
 /// The first tensor whose mutable view is not what its spec says (the
@@ -147,42 +138,10 @@ pub(crate) fn first_misfit_mut<M: Module>(model: &mut M) -> Option<usize> {
 /// The path of tensor `i` of `model` (`2.inner.0.weight`), as errors
 /// carry it.
 pub(crate) fn tensor_path<M: Module>(model: &M, i: usize) -> Name {
-    let mut name = Name::empty();
-    let _ = tensors(model, |j, path, spec, _| {
-        if j != i {
-            return Ok(());
-        }
-        name = Name::from_fmt(|n| path.write_with(n, spec.name));
-        Err(())
+    let r = module::for_each_tensor(model, |j, path, spec| {
+        if j == i { Err(Name::join(path, spec.name)) } else { Ok(()) }
     });
-    name
-}
-
-/// Calls `f(i, node path, spec, data)` for every tensor of `model` in
-/// order, stopping at the first `Err`.
-pub(crate) fn tensors<'m, M: Module>(
-    model: &'m M,
-    mut f: impl FnMut(usize, &Path, &crate::module::Spec, Option<module::Data<'m>>) -> Result<(), ()>,
-) -> Result<(), ()> {
-    struct Walk<'m, M, F> {
-        model: &'m M,
-        next: usize,
-        f: F,
-    }
-    impl<'m, M: Module, F> Visitor for Walk<'m, M, F>
-    where
-        F: FnMut(usize, &Path, &crate::module::Spec, Option<module::Data<'m>>) -> Result<(), ()>,
-    {
-        type Error = ();
-        fn node<N: Module>(&mut self, path: &Path, _: &N) -> Result<(), ()> {
-            for s in N::DESC.tensors() {
-                (self.f)(self.next, path, s, self.model.tensor(self.next))?;
-                self.next += 1;
-            }
-            Ok(())
-        }
-    }
-    module::walk(model, &mut Walk { model, next: 0, f: &mut f })
+    r.err().unwrap_or(Name::empty())
 }
 
 #[cfg(test)]

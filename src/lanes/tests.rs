@@ -1,4 +1,4 @@
-use super::{add_assign, all_self_sub_zero, select_mul};
+use super::{add, add_assign, all_self_sub_zero, select_mul};
 
 /// Values with every sign and class the loops could treat differently:
 /// ±0, tiny, large, ±∞, NaN.
@@ -54,6 +54,20 @@ fn add_assign_equals_the_element_loop() {
         }
         add_assign(&mut v[..n], &a[..n]);
         assert_eq!(bits(&v), bits(&expect), "n={n}");
+    }
+}
+
+#[test]
+fn add_equals_the_element_loop() {
+    for n in 0..=33 {
+        let (a, b) = (pattern(n, 2), pattern(n, 6));
+        let mut out = [f32::NAN; 40];
+        add(&a[..n], &b[..n], &mut out[..n]);
+        let mut expect = [f32::NAN; 40];
+        for i in 0..n {
+            expect[i] = a[i] + b[i];
+        }
+        assert_eq!(bits(&out), bits(&expect), "n={n}");
     }
 }
 

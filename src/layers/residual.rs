@@ -1,5 +1,6 @@
 //! The residual block `y = x + F(x)`.
 
+use crate::lanes;
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{self, Data, DataMut, Desc, Module, Path, Size, Spec, Visitor};
 use crate::scalar::Real;
@@ -49,18 +50,6 @@ impl<F> Residual<F> {
     }
 }
 
-/// `a + b`, elementwise, into `y`.
-#[inline]
-fn add_into<T: Real, const R: usize, const C: usize>(
-    y: &mut SMatrix<T, R, C>,
-    a: &SMatrix<T, R, C>,
-    b: &SMatrix<T, R, C>,
-) {
-    for ((y, &a), &b) in y.as_mut_slice().iter_mut().zip(a.as_slice()).zip(b.as_slice()) {
-        *y = a + b;
-    }
-}
-
 impl<T, F, const R: usize, const C: usize> Layer<SMatrix<T, R, C>> for Residual<F>
 where
     T: Real,
@@ -79,9 +68,7 @@ where
     #[inline]
     fn forward(&self, x: &SMatrix<T, R, C>) -> SMatrix<T, R, C> {
         let mut y = self.inner.forward(x);
-        for (y, &x) in y.as_mut_slice().iter_mut().zip(x.as_slice()) {
-            *y = x + *y;
-        }
+        lanes::add_assign(y.as_mut_slice(), x.as_slice());
         y
     }
 }
@@ -98,7 +85,7 @@ where
     #[inline]
     fn forward_train(&self, x: &SMatrix<T, R, C>, cache: &mut Self::Cache, y: &mut Self::Output) {
         self.inner.forward_train(x, &mut cache.1, &mut cache.0);
-        add_into(y, x, &cache.0);
+        lanes::add(x.as_slice(), cache.0.as_slice(), y.as_mut_slice());
     }
 
     /// Known finite when `F`'s gradient is.
@@ -114,9 +101,7 @@ where
     ) -> Backward<D::Out<SMatrix<T, R, C>>> {
         let mut b = self.inner.backward::<D>(x, &cache.0, &cache.1, dy, &mut grads.inner, mode);
         D::edit(&mut b.dx, |d: &mut SMatrix<T, R, C>| {
-            for (d, &g) in d.as_mut_slice().iter_mut().zip(dy.as_slice()) {
-                *d = g + *d;
-            }
+            lanes::add_assign(d.as_mut_slice(), dy.as_slice())
         });
         b
     }

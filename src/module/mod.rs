@@ -233,26 +233,55 @@ pub fn visit_child<C: Module, V: Visitor>(
     v.end_child()
 }
 
-/// The number, in [`Module::tensor`] order, of the tensor whose path is
-/// `path` (e.g. `"2.inner.0.weight"`).
-pub fn index_of<M: Module>(model: &M, path: &str) -> Option<usize> {
-    struct Find<'q> {
-        query: &'q str,
+/// Calls `f(i, path, spec)` for every tensor of `model`, in
+/// [`Module::tensor`] order: its number, the path of its node and its spec
+/// (the tensor's own path is the node's and `spec.name`), until `f` returns
+/// an error, which it returns.
+///
+/// ```
+/// use stackprop::module;
+/// use stackprop::prelude::*;
+/// let net: Seq![Linear<f32, 2, 2>, Relu, Residual<LinearNoBias<f32, 2, 2>>] = Default::default();
+/// let mut names = Vec::new();
+/// module::for_each_tensor(&net, |i, path, spec| {
+///     names.push(format!("{i} {path}.{}", spec.name));
+///     Ok::<(), ()>(())
+/// })
+/// .unwrap();
+/// assert_eq!(names, ["0 0.weight", "1 0.bias", "2 2.inner.0.weight"]);
+/// ```
+pub fn for_each_tensor<M: Module, E>(
+    model: &M,
+    f: impl FnMut(usize, &Path, &'static Spec) -> Result<(), E>,
+) -> Result<(), E> {
+    struct Tensors<F> {
         next: usize,
+        f: F,
     }
-    impl Visitor for Find<'_> {
-        type Error = usize;
-        fn node<N: Module>(&mut self, path: &Path, _: &N) -> Result<(), usize> {
-            for s in N::DESC.tensors() {
-                if path.is_prefix_of(self.query, s.name) {
-                    return Err(self.next);
-                }
+    impl<E, F: FnMut(usize, &Path, &'static Spec) -> Result<(), E>> Visitor for Tensors<F> {
+        type Error = E;
+        fn node<N: Module>(&mut self, path: &Path, _: &N) -> Result<(), E> {
+            let d: &'static Desc = &N::DESC;
+            for s in d.tensors() {
+                (self.f)(self.next, path, s)?;
                 self.next += 1;
             }
             Ok(())
         }
     }
-    walk(model, &mut Find { query: path, next: 0 }).err()
+    walk(model, &mut Tensors { next: 0, f })
+}
+
+/// The number, in [`Module::tensor`] order, of the tensor whose path is
+/// `path` (e.g. `"2.inner.0.weight"`).
+pub fn index_of<M: Module>(model: &M, path: &str) -> Option<usize> {
+    let r = for_each_tensor(
+        model,
+        |i, node, s| {
+            if node.is_prefix_of(path, s.name) { Err(i) } else { Ok(()) }
+        },
+    );
+    r.err()
 }
 
 /// The tensor whose path is `path`, if the model has one.

@@ -57,8 +57,8 @@ mod safetensors;
 pub use error::{NAME_CAP, Name, TorchError};
 pub use safetensors::{Dtype, MAX_RANK, Shape};
 
-use crate::io::format::{Le, with_storable_mut};
-use crate::module::{self, Data, Module, Path, Spec, Visitor};
+use crate::io::format::{Le, first_non_finite, with_storable_mut};
+use crate::module::{self, Data, Module, Path, Spec};
 use json::JsonStr;
 use safetensors::{Entry, SafeTensors};
 
@@ -140,12 +140,7 @@ pub fn load_prefixed<M: Module>(
             Ok(())
         })?;
         let bytes = entry_bytes(&file, &e);
-        let index = match e.dtype {
-            Dtype::F32 => bytes.chunks_exact(4).position(|c| !f32::read_le(c).is_finite()),
-            Dtype::F64 => bytes.chunks_exact(8).position(|c| !f64::read_le(c).is_finite()),
-            _ => None,
-        };
-        match index {
+        match e.dtype.elem().and_then(|t| first_non_finite(t, bytes)) {
             Some(index) => Err(TorchError::NonFinite { name: w.name(prefix), index }),
             None => Ok(()),
         }
@@ -212,24 +207,9 @@ impl Want {
 /// Calls `f` for every tensor of `model`, in order, until it fails.
 fn for_each_wanted<M: Module>(
     model: &M,
-    f: impl FnMut(Want) -> Result<(), TorchError>,
+    mut f: impl FnMut(Want) -> Result<(), TorchError>,
 ) -> Result<(), TorchError> {
-    struct Walk<F> {
-        next: usize,
-        f: F,
-    }
-    impl<F: FnMut(Want) -> Result<(), TorchError>> Visitor for Walk<F> {
-        type Error = TorchError;
-        fn node<N: Module>(&mut self, path: &Path, _: &N) -> Result<(), TorchError> {
-            let d: &'static module::Desc = &N::DESC;
-            for spec in d.tensors() {
-                (self.f)(Want { index: self.next, spec, path: *path })?;
-                self.next += 1;
-            }
-            Ok(())
-        }
-    }
-    module::walk(model, &mut Walk { next: 0, f })
+    module::for_each_tensor(model, |index, path, spec| f(Want { index, spec, path: *path }))
 }
 
 /// Checks that every tensor of the model can take an import: a type this
@@ -323,13 +303,14 @@ impl Import for f64 {
 /// `dst`, column-major: value `k` of the file, at index `(i₀, …, iᵣ₋₁)`
 /// with the last index fastest, goes to `i₀ + d₀·(i₁ + d₁·(…))`.
 fn copy_reordered<T: Import>(dims: &[usize], dst: &mut [T], src: &[u8], from_f32: bool) {
+    let mut strides = [0usize; MAX_RANK];
+    let mut stride = 1;
+    for (s, &d) in strides.iter_mut().zip(dims) {
+        *s = stride;
+        stride *= d;
+    }
     for k in 0..dst.len() {
-        let (mut rest, mut at, mut stride) = (k, 0, 1);
-        let mut strides = [0usize; MAX_RANK];
-        for (s, &d) in strides.iter_mut().zip(dims) {
-            *s = stride;
-            stride *= d;
-        }
+        let (mut rest, mut at) = (k, 0);
         for (j, &d) in dims.iter().enumerate().rev() {
             at += (rest % d.max(1)) * strides[j];
             rest /= d.max(1);
