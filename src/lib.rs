@@ -64,6 +64,7 @@ pub mod params;
 pub mod rng;
 pub mod scalar;
 pub mod seq;
+pub mod shape;
 pub mod train;
 pub mod zeros;
 

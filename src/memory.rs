@@ -392,18 +392,31 @@ pub const fn fits(what: &str, need: usize, budget: usize) {
     }
 }
 
-const MSG_LEN: usize = 480;
+pub(crate) const MSG_LEN: usize = 480;
 
 /// A message built in a fixed buffer at compile time (a `const` panic can
 /// only print a `&str`).
-struct Msg {
-    buf: [u8; MSG_LEN],
-    len: usize,
+pub(crate) struct Msg {
+    pub(crate) buf: [u8; MSG_LEN],
+    pub(crate) len: usize,
 }
 
 impl Msg {
+    /// An empty message.
+    pub(crate) const fn new() -> Self {
+        Msg { buf: [0; MSG_LEN], len: 0 }
+    }
+
+    /// Fails the build (or panics) with the message.
+    pub(crate) const fn fail(&self) -> ! {
+        match core::str::from_utf8(self.buf.split_at(self.len).0) {
+            Ok(s) => panic!("{}", s),
+            Err(_) => panic!("stackprop: a shape does not fit"),
+        }
+    }
+
     /// Appends `s`, cut at a character boundary if the buffer is full.
-    const fn push(&mut self, s: &str) {
+    pub(crate) const fn push(&mut self, s: &str) {
         let b = s.as_bytes();
         let mut i = 0;
         while i < b.len() {
@@ -428,7 +441,7 @@ impl Msg {
     }
 
     /// Appends `n` in decimal.
-    const fn push_num(&mut self, mut n: usize) {
+    pub(crate) const fn push_num(&mut self, mut n: usize) {
         let mut digits = [0u8; 20];
         let mut k = 0;
         loop {

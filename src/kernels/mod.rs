@@ -95,6 +95,7 @@
 //! ```
 
 mod affine;
+pub(crate) mod conv;
 mod matmul_tr_acc;
 mod tr_matmul;
 #[cfg(target_arch = "x86_64")]

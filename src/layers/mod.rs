@@ -32,6 +32,7 @@ macro_rules! layers {
 
 layers! {
     activation,
+    conv1d,
     linear,
     linear_no_bias,
     residual,

@@ -1,0 +1,116 @@
+//! Convolutions as sums of matrix products over their taps, a block of
+//! output positions at a time.
+//!
+//! With the channels of a position contiguous ([`crate::shape`]), a
+//! convolution with `C_in` input and `C_out` output channels computes, for
+//! a block of `BLOCK` output positions (across the samples of a batch),
+//! `Y = b·1ᵀ + Σ_t W_t·X_t`: `W_t` is the `C_out × C_in` weight of tap `t`
+//! and column `q` of `X_t` is the input vector tap `t` reads for output
+//! position `q` (zeros where it reads padding). Each product is one call of
+//! the register-blocked [`affine_into`] on a `C_in × BLOCK` block gathered
+//! into a small buffer: no `C_in·K × positions` im2col matrix, no
+//! allocation. Backward is the same walk with [`matmul_tr_acc`]
+//! (`G_t += dY·X_tᵀ`) and [`tr_matmul_into`] (`W_tᵀ·dY`, scattered back,
+//! added, into `∂J/∂x`).
+//!
+//! Where a tap reads is the layer's geometry: `src(p, t)` gives the offset
+//! in the input slice of the `C_in` values tap `t` reads for output
+//! position `p` of the batch (positions numbered sample after sample), or
+//! `None` for padding.
+
+use super::{affine_into, matmul_tr_acc, row_sums_acc, tr_matmul_into, zeroed};
+use crate::lanes;
+use crate::scalar::Real;
+use nalgebra::{SMatrix, SVector};
+
+/// Output positions per product: the column count of [`affine_into`]'s
+/// register tile on x86-64, 4 elsewhere.
+pub const BLOCK: usize = if cfg!(target_arch = "x86_64") { 12 } else { 4 };
+
+/// Gathers the `CI`-vectors `src(q)` of `x` into the columns `q < n` of
+/// `cols` (zeros for `None` and for `q ≥ n`).
+#[inline(always)]
+fn gather<T: Real, const CI: usize>(
+    cols: &mut SMatrix<T, CI, BLOCK>,
+    x: &[T],
+    n: usize,
+    src: impl Fn(usize) -> Option<usize>,
+) {
+    for (q, col) in cols.as_mut_slice().chunks_exact_mut(CI.max(1)).enumerate() {
+        match if q < n { src(q) } else { None } {
+            Some(o) => col.copy_from_slice(&x[o..o + CI]),
+            None => col.fill(T::zero()),
+        }
+    }
+}
+
+/// `y = b·1ᵀ + Σ_t W_t·X_t` for every output position: `y` holds `CO`
+/// values per position, `w` one matrix per tap (at least one).
+pub fn conv_forward<T: Real, const CI: usize, const CO: usize>(
+    w: &[SMatrix<T, CO, CI>],
+    b: Option<&SVector<T, CO>>,
+    x: &[T],
+    y: &mut [T],
+    src: impl Fn(usize, usize) -> Option<usize>,
+) {
+    let positions = y.len() / CO.max(1);
+    let mut cols = zeroed::<T, CI, BLOCK>();
+    let mut acc = zeroed::<T, CO, BLOCK>();
+    let mut part = zeroed::<T, CO, BLOCK>();
+    let mut p0 = 0;
+    while p0 < positions {
+        let n = BLOCK.min(positions - p0);
+        for (t, wt) in w.iter().enumerate() {
+            gather(&mut cols, x, n, |q| src(p0 + q, t));
+            if t == 0 {
+                affine_into(wt, &cols, b, &mut acc);
+            } else {
+                affine_into(wt, &cols, None, &mut part);
+                lanes::add_assign(acc.as_mut_slice(), part.as_slice());
+            }
+        }
+        y[CO * p0..CO * (p0 + n)].copy_from_slice(&acc.as_slice()[..CO * n]);
+        p0 += n;
+    }
+}
+
+/// Adds `∂J/∂W_t = Σ dY·X_tᵀ` to `gw`, `∂J/∂b = Σ dY` to `gb`, and
+/// `W_tᵀ·dY` (scattered to where tap `t` read) to `dx`, for `dy` holding
+/// `CO` values per output position.
+pub fn conv_backward<T: Real, const CI: usize, const CO: usize>(
+    w: &[SMatrix<T, CO, CI>],
+    x: &[T],
+    dy: &[T],
+    gw: &mut [SMatrix<T, CO, CI>],
+    mut gb: Option<&mut SVector<T, CO>>,
+    mut dx: Option<&mut [T]>,
+    src: impl Fn(usize, usize) -> Option<usize>,
+) {
+    let positions = dy.len() / CO.max(1);
+    let mut cols = zeroed::<T, CI, BLOCK>();
+    let mut dys = zeroed::<T, CO, BLOCK>();
+    let mut dcols = zeroed::<T, CI, BLOCK>();
+    let mut p0 = 0;
+    while p0 < positions {
+        let n = BLOCK.min(positions - p0);
+        let d = dys.as_mut_slice();
+        d[..CO * n].copy_from_slice(&dy[CO * p0..CO * (p0 + n)]);
+        d[CO * n..].fill(T::zero());
+        if let Some(gb) = gb.as_deref_mut() {
+            row_sums_acc(gb, &dys);
+        }
+        for (t, (wt, gt)) in w.iter().zip(gw.iter_mut()).enumerate() {
+            gather(&mut cols, x, n, |q| src(p0 + q, t));
+            matmul_tr_acc(gt, &dys, &cols);
+            if let Some(dx) = dx.as_deref_mut() {
+                tr_matmul_into(wt, &dys, &mut dcols);
+                for (q, dc) in dcols.as_slice().chunks_exact(CI.max(1)).take(n).enumerate() {
+                    if let Some(o) = src(p0 + q, t) {
+                        lanes::add_assign(&mut dx[o..o + CI], dc);
+                    }
+                }
+            }
+        }
+        p0 += n;
+    }
+}
