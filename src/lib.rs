@@ -47,6 +47,7 @@ pub mod export;
 mod finite;
 #[cfg(feature = "gradcheck")]
 pub mod gradcheck;
+pub mod infer;
 pub mod io;
 pub mod kernels;
 mod lanes;

@@ -102,6 +102,7 @@ mod tr_matmul;
 mod vectors;
 
 pub use affine::{affine, affine_into, matmul};
+pub use conv::BLOCK as CONV_BLOCK;
 pub(crate) use matmul_tr_acc::matmul_tr_known_finite;
 pub use matmul_tr_acc::{matmul_tr, matmul_tr_acc};
 pub use tr_matmul::{tr_matmul, tr_matmul_into};

@@ -15,6 +15,7 @@
 //! assert_eq!(y, SMatrix::<f32, 3, 1>::new(0.0, 0.0, 2.0));
 //! ```
 
+use crate::infer::{self, Run};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{AnyScalar, Desc, Dtype, Module, Value};
 use crate::ops::activation::{self as act, Activation};
@@ -36,6 +37,20 @@ macro_rules! activation_layer {
             #[inline]
             fn forward(&self, x: &SMatrix<T, N, B>) -> SMatrix<T, N, B> {
                 act::forward(self, x)
+            }
+        }
+
+        /// In an arena: in place.
+        impl<$($g)* const N: usize, const B: usize> Run<SMatrix<T, N, B>> for $ty
+        where
+            $ty: Activation<T>,
+        {
+            type Elem = T;
+            const ARENA: usize = N * B;
+
+            #[inline]
+            fn run(&self, arena: &mut [T], front: bool) -> bool {
+                infer::in_place(arena, front, N * B, |v| v.iter_mut().for_each(|v| *v = self.apply(*v)))
             }
         }
 

@@ -1,6 +1,7 @@
 //! The 1D convolution, PyTorch's `nn.Conv1d` with zero padding.
 
-use crate::kernels::conv::{conv_backward, conv_forward};
+use crate::infer::{self, Run};
+use crate::kernels::conv::{BLOCK, conv_backward, conv_forward};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
@@ -240,6 +241,24 @@ impl<T: Real, const CI: usize, const CO: usize, const K: usize, const S: usize, 
         let mut y = SMatrix::zeros();
         self.forward_train(x, &mut (), &mut y);
         y
+    }
+}
+
+/// In an arena: the input at one end, the output written at the other.
+impl<T: Real + Pod, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const D: usize, const L: usize, const NO: usize, const N: usize, const B: usize>
+    Run<SMatrix<T, N, B>> for Conv1d<T, CI, CO, K, S, P, D, L, NO>
+{
+    type Elem = T;
+    const ARENA: usize = (N + NO) * B;
+    /// The gathered inputs and two output blocks of [`crate::kernels`]' convolution.
+    const SCRATCH: usize = (CI + 2 * CO) * BLOCK * core::mem::size_of::<T>();
+
+    #[inline]
+    fn run(&self, arena: &mut [T], front: bool) -> bool {
+        const { expect("Conv1d", "the input size (in channels × length)", CI * L, N, "") };
+        infer::step(arena, front, N * B, NO * B, |x, y| {
+            conv_forward(&self.weight, Some(&self.bias), x, y, Self::src())
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::linear::{check_slice, dense_backward, reinit_weight};
 use crate::error::Error;
+use crate::infer::{self, Run};
 use crate::kernels;
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
@@ -142,6 +143,21 @@ impl<T: Real, const I: usize, const O: usize, const B: usize> Layer<SMatrix<T, I
     #[inline]
     fn forward(&self, x: &SMatrix<T, I, B>) -> SMatrix<T, O, B> {
         kernels::affine(&self.weight, x, None)
+    }
+}
+
+/// In an arena: the input at one end, `W·X` written at the other.
+impl<T: Real + bytemuck::Pod, const I: usize, const O: usize, const B: usize> Run<SMatrix<T, I, B>>
+    for LinearNoBias<T, I, O>
+{
+    type Elem = T;
+    const ARENA: usize = (I + O) * B;
+
+    #[inline]
+    fn run(&self, arena: &mut [T], front: bool) -> bool {
+        infer::step(arena, front, I * B, O * B, |x, y| {
+            kernels::affine_into(&self.weight, infer::matrix::<T, I, B>(x), None, infer::matrix_mut(y))
+        })
     }
 }
 

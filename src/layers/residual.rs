@@ -1,5 +1,6 @@
 //! The residual block `y = x + F(x)`.
 
+use crate::infer::{self, Run};
 use crate::lanes;
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{self, Data, DataMut, Desc, Module, Path, Size, Spec, Visitor};
@@ -70,6 +71,28 @@ where
         let mut y = self.inner.forward(x);
         lanes::add_assign(y.as_mut_slice(), x.as_slice());
         y
+    }
+}
+
+/// In an arena: the block's input at one end, `x + F(x)` written at the
+/// other; `F` runs by [`Layer::forward`] (its intermediates on the stack,
+/// counted in [`Run::SCRATCH`]), since `x` must outlive it.
+impl<T, F, const R: usize, const C: usize> Run<SMatrix<T, R, C>> for Residual<F>
+where
+    T: Real + bytemuck::Pod,
+    F: Layer<SMatrix<T, R, C>, Output = SMatrix<T, R, C>>,
+{
+    type Elem = T;
+    const ARENA: usize = 2 * R * C;
+    const SCRATCH: usize = F::ACTIVATIONS;
+
+    #[inline]
+    fn run(&self, arena: &mut [T], front: bool) -> bool {
+        infer::step(arena, front, R * C, R * C, |x, y| {
+            let x = infer::matrix::<T, R, C>(x);
+            let h = self.inner.forward(x);
+            lanes::add(x.as_slice(), h.as_slice(), y)
+        })
     }
 }
 
