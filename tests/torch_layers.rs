@@ -1,0 +1,91 @@
+//! Every convolution, pooling, batch-norm and flatten layer against PyTorch:
+//! the layer's state dict is imported from `tests/data/layers/*.safetensors`
+//! (`io::torch`), and its output, input gradient and parameter gradients for
+//! PyTorch's input and upstream gradient must match PyTorch's float64 values
+//! (`*.ref.txt`, written by `tools/make_torch_layers.py`) to 1e-10, relative
+//! to the largest reference value of each.
+
+use nalgebra::SMatrix;
+use stackprop::io::torch;
+use stackprop::layer::{Grads, WithDx};
+use stackprop::module::{Elem, Module};
+use stackprop::prelude::*;
+use std::collections::HashMap;
+
+/// The keyed lines of a reference file.
+fn reference(name: &str) -> HashMap<String, Vec<f64>> {
+    let path = format!("{}/tests/data/layers/{name}.ref.txt", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let mut it = l.split(' ');
+            let key = it.next().unwrap().to_string();
+            (key, it.map(|v| v.parse().unwrap()).collect())
+        })
+        .collect()
+}
+
+fn close(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert!((a - b).abs() <= 1e-10 * scale, "{what}[{i}]: {a} vs PyTorch's {b}");
+    }
+}
+
+/// Imports `name`'s state dict into `L`, runs the training forward and
+/// backward on PyTorch's `x` and `u`, and compares `y`, `dx` and every
+/// parameter gradient. Returns the layer, its cache and the reference.
+fn check<L, const N: usize, const B: usize, const M: usize>(
+    name: &str,
+) -> (L, L::Cache, HashMap<String, Vec<f64>>)
+where
+    L: Train<SMatrix<f64, N, B>, Output = SMatrix<f64, M, B>> + Module + Default,
+{
+    let r = reference(name);
+    let file = std::fs::read(format!(
+        "{}/tests/data/layers/{name}.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let mut layer = L::default();
+    torch::load(&mut layer, &file).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let x = SMatrix::<f64, N, B>::from_column_slice(&r["x"]);
+    let u = SMatrix::<f64, M, B>::from_column_slice(&r["u"]);
+    let mut cache = L::Cache::zeros();
+    let mut y = SMatrix::zeros();
+    layer.forward_train(&x, &mut cache, &mut y);
+    close(&format!("{name} y"), y.as_slice(), &r["y"]);
+    let mut grads = L::zeros();
+    let b = layer.backward::<WithDx>(&x, &y, &cache, &u, &mut grads, Grads::Write);
+    close(&format!("{name} dx"), b.dx.as_slice(), &r["dx"]);
+    let mut checked = 0;
+    stackprop::module::for_each_tensor(&grads, |i, path, spec| {
+        let path = path.to_string();
+        let key = if path.is_empty() {
+            format!("grad.{}", spec.name)
+        } else {
+            format!("grad.{path}.{}", spec.name)
+        };
+        if let (Some(want), Some(g)) = (r.get(&key), grads.tensor(i).and_then(f64::of)) {
+            close(&format!("{name} {key}"), g, want);
+            checked += 1;
+        }
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    assert_eq!(
+        checked,
+        r.keys().filter(|k| k.starts_with("grad.")).count(),
+        "{name}: gradients compared"
+    );
+    (layer, cache, r)
+}
+
+#[test]
+fn conv1d() {
+    check::<Conv1d<f64, 1, 4, 5, 2, 1, 1, 12, 20>, 12, 3, 20>("conv1d_s2_p1");
+    check::<Conv1d<f64, 3, 2, 3, 1, 2, 2, 7, 14>, 21, 2, 14>("conv1d_same_d2");
+    check::<Conv1d<f64, 2, 3, 6, 1, 0, 1, 6, 3>, 12, 13, 3>("conv1d_k_eq_len");
+}
