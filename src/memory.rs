@@ -34,6 +34,8 @@
 //! | [`BACKWARD_SCRATCH`](Footprint::BACKWARD_SCRATCH) | the input gradients backward holds at its deepest point: one per intermediate (`CACHE`) |
 //! | [`TRAINER`](Footprint::TRAINER) | the [`Trainer`]: gradient, cache, output `y`, `∂J/∂y`, optimizer and its state |
 //! | [`INFER`](Footprint::INFER) | `PARAMS + INPUT + INFER_ACTIVATIONS` |
+//! | [`ARENA`](Footprint::ARENA) | the arena of [`crate::infer`]: the largest input + output pair of any layer (the input alone for layers that work in place), input and output included |
+//! | [`INFER_ARENA`](Footprint::INFER_ARENA) | `ARENA` + the largest kernel temporaries ([`crate::infer::Run::SCRATCH`]): the RAM of inference in an arena, weights in flash |
 //! | [`TRAIN`](Footprint::TRAIN) | `PARAMS + TRAINER + INPUT + TARGET + BACKWARD_SCRATCH`: one [`Trainer::step`], with the input gradients of backward on the stack |
 //!
 //! With weights in flash (`const` data), inference RAM is `INFER − PARAMS`.
@@ -60,6 +62,10 @@
 //! `h₁` cannot be freed before `h₂`, `h₃`… are computed. `INFER_SCRATCH` is
 //! what a pass reusing two buffers would need; `INFER_ACTIVATIONS` is what
 //! this crate's `forward` uses and what [`INFER`](Footprint::INFER) counts.
+//! [`crate::infer`] is such a pass: one arena used from both ends, with the
+//! activations in place, [`ARENA`](Footprint::ARENA) bytes (at most
+//! `INFER_SCRATCH`), and [`INFER_ARENA`](Footprint::INFER_ARENA) with its
+//! kernels' temporaries.
 //! Kernel temporaries (such as the transposed weight `tr_matmul` keeps on
 //! the stack for small layers) can take a release build's stack above the
 //! consts, and a debug build needs several times more. Size a firmware
@@ -148,6 +154,7 @@
 //!   # let _ = trainer;
 //!   ```
 
+use crate::infer::Run;
 use crate::layer::{Layer, Train};
 use crate::loss::{Loss, Mse};
 use crate::optim::Optimizer;
@@ -350,6 +357,37 @@ impl<M: Train<X>, X, O: Optimizer<M>, L: Loss<M::Output>> Footprint<M, X, O, L> 
     /// ```
     pub const TRAIN: usize =
         Self::PARAMS + Self::TRAINER + Self::INPUT + Self::TARGET + Self::BACKWARD_SCRATCH;
+}
+
+/// Inference in an arena ([`crate::infer`]): the activation memory is the
+/// largest input + output pair of any layer, not the sum of all.
+impl<M: Run<X>, X, O, L> Footprint<M, X, O, L> {
+    /// Bytes of the arena [`crate::infer::forward_in`] needs
+    /// ([`Run::ARENA`] scalars): the model's input and output live in it.
+    ///
+    /// ```
+    /// use nalgebra::SMatrix;
+    /// use stackprop::{memory::Footprint, Linear, Relu, Seq};
+    /// type Net = Seq![Linear<f32, 3, 5>, Relu, Linear<f32, 5, 2>];
+    /// // the largest pair (3 + 5) · 8 scalars; Relu works in place
+    /// assert_eq!(Footprint::<Net, SMatrix<f32, 3, 8>>::ARENA, 8 * 8 * 4);
+    /// ```
+    pub const ARENA: usize = M::ARENA * size_of::<M::Elem>();
+
+    /// Bytes of inference in an arena with the weights in flash: the arena
+    /// and the largest kernel temporaries ([`Run::SCRATCH`]), the RAM
+    /// `firmware/measure.sh` compares with the painted stack. Stack
+    /// frames (return addresses, saved registers) are not counted.
+    ///
+    /// ```
+    /// use nalgebra::SMatrix;
+    /// use stackprop::{memory::Footprint, Conv1d, Relu, Seq};
+    /// type Net = Seq![Conv1d<f32, 1, 4, 3, 1, 1, 1, 16, 64>, Relu];
+    /// type F = Footprint<Net, SMatrix<f32, 16, 1>>;
+    /// assert_eq!(F::ARENA, (16 + 64) * 4);
+    /// assert!(F::INFER_ARENA > F::ARENA);
+    /// ```
+    pub const INFER_ARENA: usize = Self::ARENA + M::SCRATCH;
 }
 
 /// Fails compile-time evaluation, with a message naming `what`, `need` and
