@@ -85,11 +85,19 @@ fn dense<const B: usize>(layer: &Dense, grads: &mut Dense) -> (usize, usize) {
     let dy = V::<B>::from_fn(|i, j| (i as f32 * 0.37 + j as f32).sin_approx());
     let y = counted(|| <Dense as Layer<V<B>>>::forward(black_box(layer), black_box(&x)));
     let b = counted(|| {
-        black_box(layer).backward::<WithDx>(black_box(&x), &y, &(), black_box(&dy), grads, Grads::Add)
+        black_box(layer).backward::<WithDx>(
+            black_box(&x),
+            &y,
+            &(),
+            black_box(&dy),
+            grads,
+            Grads::Add,
+        )
     });
     let _ = black_box(b);
     let (_, fwd) = stack::measure(|| <Dense as Layer<V<B>>>::forward(black_box(layer), &x));
-    let (_, bwd) = stack::measure(|| black_box(layer).backward::<WithDx>(&x, &y, &(), &dy, grads, Grads::Add));
+    let (_, bwd) =
+        stack::measure(|| black_box(layer).backward::<WithDx>(&x, &y, &(), &dy, grads, Grads::Add));
     (fwd, bwd)
 }
 
