@@ -7,10 +7,17 @@
 //! Reference facts (counts, ranges, means) are printed by
 //! `python3 tools/export_datasets.py --check` (scikit-learn 1.9.1); the Iris
 //! ranges also appear in scikit-learn's `iris.rst` description.
+//!
+//! MNIST-1D (`data/mnist1d.bin`, read by `examples/common/mnist1d.rs`)
+//! loads with its sizes, class counts and values as
+//! `python3 tools/make_mnist1d.py --check` prints them (mnist1d 0.0.2.post1),
+//! its SHA-256 is the one `data/README.md` records, and the reader names
+//! what is wrong with a damaged file.
 
 #[path = "../examples/common/mod.rs"]
 mod common;
 
+use common::mnist1d::{self, FormatError};
 use common::{Standardizer, parse_csv};
 use nalgebra::SMatrix;
 use stackprop::data::shuffle_together;
@@ -60,6 +67,114 @@ fn digits_counts_balance_and_ranges() {
     // pixels are row-major, so p00 (top-left) is 0 in every image.
     assert!(t.x.iter().all(|x| x[0] == 0.0));
     assert_eq!(t.y[..10], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+}
+
+#[test]
+fn mnist1d_counts_balance_and_values() {
+    let d = mnist1d::mnist1d().unwrap();
+    let (train, test) = (&d.train, &d.test);
+    assert_eq!(
+        (train.x.len(), train.y.len(), test.x.len(), test.y.len()),
+        (4000, 4000, 1000, 1000)
+    );
+    assert!(train.y.iter().chain(&test.y).all(|&c| c < 10));
+    assert_eq!(class_counts::<10>(&train.y), [398, 396, 411, 394, 394, 402, 401, 404, 402, 398]);
+    assert_eq!(class_counts::<10>(&test.y), [102, 104, 89, 106, 106, 98, 99, 96, 98, 102]);
+    assert_eq!(train.y[..10], [2, 6, 4, 5, 6, 6, 6, 0, 3, 1]);
+    assert_eq!(test.y[..10], [2, 6, 3, 9, 4, 3, 1, 9, 5, 2]);
+    // Values exactly as numpy's float64 → f32 rounding gives them.
+    let first = train.x[0][..4].iter().map(|&v| f64::from(v)).collect::<Vec<_>>();
+    assert_eq!(
+        first,
+        [-0.33200567960739136, -0.47191035747528076, -0.7786970734596252, -1.0097408294677734]
+    );
+    assert_eq!(f64::from(test.x[999][39]), 1.193151831626892);
+    // The package standardizes all 5,000 signals together: mean 0, std 1.
+    let all = || train.x.iter().chain(&test.x).flatten().map(|&v| f64::from(v));
+    let n = 5000.0 * 40.0;
+    let mean = all().sum::<f64>() / n;
+    let std = (all().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    assert!(mean.abs() < 1e-9 && (std - 1.0).abs() < 1e-9, "mean {mean}, std {std}");
+    assert_eq!(all().fold(f64::INFINITY, f64::min), -5.479419231414795); // train 448, position 39
+    assert_eq!(all().fold(f64::NEG_INFINITY, f64::max), 4.533515453338623); // train 772, position 3
+}
+
+#[test]
+fn mnist1d_checksum_is_the_one_in_the_readme() {
+    let readme = include_str!("../data/README.md");
+    let recorded: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_suffix("  mnist1d.bin"))
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    assert_eq!(recorded, [mnist1d::SHA256], "the `<sha256>  mnist1d.bin` line of data/README.md");
+    assert_eq!(mnist1d::hex(&mnist1d::sha256(mnist1d::MNIST1D_BIN)), mnist1d::SHA256);
+    assert_eq!(mnist1d::MNIST1D_BIN.len(), mnist1d::BYTES);
+}
+
+#[test]
+fn sha256_known_answers() {
+    let hash = |m: &[u8]| mnist1d::hex(&mnist1d::sha256(m));
+    // FIPS 180-4 examples: empty, one block, two blocks (56 bytes pad into a second).
+    let fips = [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        (
+            "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+        ),
+    ];
+    for (m, h) in fips {
+        assert_eq!(hash(m.as_bytes()), h, "{m:?}");
+    }
+    // Around the padding boundaries: bytes i % 251, digests from Python's hashlib.
+    let bytes: Vec<u8> = (0..1000).map(|i| (i % 251) as u8).collect();
+    let cases = [
+        (55, "463eb28e72f82e0a96c0a4cc53690c571281131f672aa229e0d45ae59b598b59"),
+        (56, "da2ae4d6b36748f2a318f23e7ab1dfdf45acdc9d049bd80e59de82a60895f562"),
+        (63, "29af2686fd53374a36b0846694cc342177e428d1647515f078784d69cdb9e488"),
+        (64, "fdeab9acf3710362bd2658cdc9a29e8f9c757fcf9811603a8c447cd1d9151108"),
+        (119, "da18797ed7c3a777f0847f429724a2d8cd5138e6ed2895c3fa1a6d39d18f7ec6"),
+        (120, "f52b23db1fbb6ded89ef42a23ce0c8922c45f25c50b568a93bf1c075420bbb7c"),
+        (1000, "4e4c294b331f7a2099a379bec34b9f9fc03dc46ab465d998f4d683da53487e6d"),
+    ];
+    for (n, h) in cases {
+        assert_eq!(hash(&bytes[..n]), h, "{n} bytes");
+    }
+}
+
+#[test]
+fn mnist1d_reader_names_what_is_wrong() {
+    let (mut xa, mut ya) = (vec![[0.0f32; 40]; 4000], vec![0usize; 4000]);
+    let (mut xb, mut yb) = (vec![[0.0f32; 40]; 1000], vec![0usize; 1000]);
+    let mut decode = |bytes: &[u8]| mnist1d::decode(bytes, (&mut xa, &mut ya), (&mut xb, &mut yb));
+    let good = mnist1d::MNIST1D_BIN;
+    assert_eq!(decode(good), Ok(()));
+    let damaged = |at: usize, bytes: &[u8]| {
+        let mut v = good.to_vec();
+        v[at..at + bytes.len()].copy_from_slice(bytes);
+        v
+    };
+    assert_eq!(decode(&good[..good.len() - 1]), Err(FormatError::Length { found: 805_023 }));
+    assert_eq!(decode(&damaged(7, &[2])), Err(FormatError::Magic));
+    assert_eq!(
+        decode(&damaged(12, &999u32.to_le_bytes())),
+        Err(FormatError::Header { field: "test samples", expected: 1000, found: 999 })
+    );
+    let nan_at = 24 + (4001 * 40 + 3) * 4;
+    assert_eq!(
+        decode(&damaged(nan_at, &f32::NAN.to_le_bytes())),
+        Err(FormatError::NotFinite { sample: 4001, position: 3 })
+    );
+    assert_eq!(
+        decode(&damaged(good.len() - 1, &[10])),
+        Err(FormatError::Label { sample: 4999, label: 10 })
+    );
+    let checksum = FormatError::Checksum { found: [0xab; 32] }.to_string();
+    assert!(
+        checksum.contains(mnist1d::SHA256) && checksum.contains(&"ab".repeat(32)),
+        "{checksum}"
+    );
 }
 
 #[test]

@@ -8,8 +8,11 @@
 //! files (and no Python) at run time. The parser itself allocates nothing —
 //! it fills slices the caller provides, as firmware would — and the
 //! `Vec`-returning loaders below are the host's convenience on top of it.
+//! MNIST-1D, a binary file, has its own reader in [`mnist1d`].
 
 #![allow(dead_code)] // each user includes this file and uses a part of it
+
+pub mod mnist1d;
 
 use stackprop::Linear;
 use std::fmt::{self, Write as _};
