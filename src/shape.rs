@@ -132,6 +132,7 @@ fn permute<T: Copy>(dims: &[usize], src: &[T], dst: &mut [T], to_col: bool) {
 /// The compile-time check of a layer's sizes: fails the build with
 /// `stackprop: {layer}: {what} must be {expected}, not {found}{why}` unless
 /// `found == expected`.
+#[allow(dead_code)] // used by layers whose size is not a product
 pub(crate) const fn expect(layer: &str, what: &str, expected: usize, found: usize, why: &str) {
     if found == expected {
         return;
@@ -146,6 +147,38 @@ pub(crate) const fn expect(layer: &str, what: &str, expected: usize, found: usiz
     m.push(", not ");
     m.push_num(found);
     m.push(why);
+    m.fail()
+}
+
+/// [`expect`] for a product: fails the build with `stackprop: {layer}:
+/// {what} must be {a·b} = {a} × {b} ({names}), not {found}` unless
+/// `found == a·b`.
+pub(crate) const fn expect_product(
+    layer: &str,
+    what: &str,
+    a: usize,
+    b: usize,
+    names: &str,
+    found: usize,
+) {
+    if found == a * b {
+        return;
+    }
+    let mut m = Msg::new();
+    m.push("stackprop: ");
+    m.push(layer);
+    m.push(": ");
+    m.push(what);
+    m.push(" must be ");
+    m.push_num(a * b);
+    m.push(" = ");
+    m.push_num(a);
+    m.push(" × ");
+    m.push_num(b);
+    m.push(" (");
+    m.push(names);
+    m.push("), not ");
+    m.push_num(found);
     m.fail()
 }
 

@@ -11,6 +11,9 @@
 //! * `train_inference_only.rs`: a trainer for a model holding a layer that
 //!   implements `Layer` but not `Train` — the `Train` trait's diagnostic: the
 //!   layer "cannot be trained on" its input.
+//! * `conv_size.rs`: a `Conv1d` whose output size parameter is not what
+//!   its kernel, stride and padding give — the error names the size it
+//!   must be and its factors.
 
 #[test]
 fn ui() {

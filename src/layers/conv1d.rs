@@ -6,7 +6,7 @@ use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
 use crate::scalar::Real;
-use crate::shape::{conv_len, expect, require};
+use crate::shape::{conv_len, expect_product, require};
 use crate::zeros::{ConstZeros, Zeros};
 use bytemuck::Pod;
 use nalgebra::{SMatrix, SVector};
@@ -79,7 +79,7 @@ impl<
         require(CI > 0 && CO > 0 && K > 0 && S > 0 && D > 0, "Conv1d", "channels, kernel size, stride and dilation must be at least 1");
         let lo = conv_len(L, K, S, P, D);
         require(lo > 0, "Conv1d", "the dilated kernel is longer than the padded input");
-        expect("Conv1d", "the output size (its last parameter, out channels × output length)", CO * lo, NO, "");
+        expect_product("Conv1d", "the output size NO", CO, lo, "out channels × output length", NO);
         lo
     };
 
@@ -182,7 +182,12 @@ impl<T: Elem, const CI: usize, const CO: usize, const K: usize, const S: usize, 
 impl<T: Elem, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const D: usize, const L: usize, const NO: usize>
     ConstZeros for Conv1d<T, CI, CO, K, S, P, D, L, NO>
 {
-    const ZEROS: Self = Self { weight: ConstZeros::ZEROS, bias: ConstZeros::ZEROS };
+    /// Evaluating it checks the sizes ([`Conv1d::LO`]), so a `static` of a
+    /// wrong type fails even `cargo check`.
+    const ZEROS: Self = {
+        let _ = Self::LO;
+        Self { weight: ConstZeros::ZEROS, bias: ConstZeros::ZEROS }
+    };
 }
 
 impl<T: Elem, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const D: usize, const L: usize, const NO: usize>
@@ -255,7 +260,7 @@ impl<T: Real + Pod, const CI: usize, const CO: usize, const K: usize, const S: u
 
     #[inline]
     fn run(&self, arena: &mut [T], front: bool) -> bool {
-        const { expect("Conv1d", "the input size (in channels × length)", CI * L, N, "") };
+        const { expect_product("Conv1d", "the input size", CI, L, "in channels × length", N) };
         infer::step(arena, front, N * B, NO * B, |x, y| {
             conv_forward(&self.weight, Some(&self.bias), x, y, Self::src())
         })
@@ -270,7 +275,7 @@ impl<T: Real, const CI: usize, const CO: usize, const K: usize, const S: usize, 
 
     #[inline]
     fn forward_train(&self, x: &SMatrix<T, N, B>, _: &mut (), y: &mut SMatrix<T, NO, B>) {
-        const { expect("Conv1d", "the input size (in channels × length)", CI * L, N, "") };
+        const { expect_product("Conv1d", "the input size", CI, L, "in channels × length", N) };
         conv_forward(&self.weight, Some(&self.bias), x.as_slice(), y.as_mut_slice(), Self::src());
     }
 
