@@ -33,6 +33,8 @@ macro_rules! layers {
 layers! {
     activation,
     conv1d,
+    conv2d,
+    depthwise_conv2d,
     linear,
     linear_no_bias,
     residual,
