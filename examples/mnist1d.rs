@@ -27,7 +27,13 @@
 //!
 //! * `target/mnist1d/mnist1d.spw` — the trained CNN in stackprop's weight
 //!   file format ([`stackprop::io`]);
-//! * `target/mnist1d/curves.svg` — the CNN's loss and accuracy curves.
+//! * `target/mnist1d/curves.svg` — the CNN's loss and accuracy curves;
+//! * `target/mnist1d/mnist1d_weights.rs` (or the path after `--firmware`)
+//!   — the CNN as Rust source with the first 100 test signals and what the
+//!   host computes for them, for the firmware (`firmware/src/bin/cnn.rs`
+//!   runs it from flash and must get the same bits; the committed
+//!   `firmware/src/mnist1d_weights.rs` was written by
+//!   `cargo run --release --example mnist1d -- --firmware firmware/src/mnist1d_weights.rs`).
 //!
 //! It exits with status 1 if the CNN's test accuracy is below 94 %.
 
@@ -36,6 +42,7 @@ mod common;
 
 use common::Curves;
 use nalgebra::SMatrix;
+use stackprop::export::write_rust;
 use stackprop::io::{file_size, load, save};
 use stackprop::metrics::ConfusionMatrix;
 use stackprop::prelude::*;
@@ -149,7 +156,74 @@ where
     Ok(curves)
 }
 
-fn run(seed: u64) -> Result<f64, Box<dyn StdError>> {
+/// Test signals the firmware checks.
+const FIRMWARE_CHECKS: usize = 100;
+
+/// FNV-1a (64 bits) over the little-endian bytes of `values`, continuing
+/// from `h`: what the firmware compares the host's outputs by.
+fn fnv1a(mut h: u64, values: &[f32]) -> u64 {
+    for b in values.iter().flat_map(|v| v.to_le_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Writes the CNN as Rust source, the first [`FIRMWARE_CHECKS`] test
+/// signals and their labels, and the host's count of correct answers and
+/// hash of its outputs (one signal at a time, `forward`).
+fn export_firmware(
+    net: &Cnn,
+    test: &common::Table<LEN>,
+    path: &std::path::Path,
+) -> Result<usize, Box<dyn StdError>> {
+    use std::fmt::Write as _;
+    let mut src = String::from(
+        "//! The MNIST-1D CNN trained on the host, as Rust source, with test\n\
+         //! signals and what the host computed for them: written by\n\
+         //! `cargo run --release --example mnist1d -- --firmware firmware/src/mnist1d_weights.rs`\n\
+         //! (examples/mnist1d.rs) in the repository root. Do not edit by hand.\n\n",
+    );
+    write_rust(&mut src, "Mnist1dNet", "MNIST1D", net).map_err(|_| "the model is not finite")?;
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    writeln!(
+        src,
+        "\n/// The first {FIRMWARE_CHECKS} test signals of MNIST-1D (data/mnist1d.bin)."
+    )?;
+    writeln!(src, "pub static SIGNALS: [[f32; {LEN}]; {FIRMWARE_CHECKS}] = [")?;
+    for x in &test.x[..FIRMWARE_CHECKS] {
+        let y = net.forward(&SMatrix::<f32, LEN, 1>::from_column_slice(x));
+        hash = fnv1a(hash, y.as_slice());
+        writeln!(src, "    {x:?},")?;
+    }
+    src.push_str("];\n");
+    let correct = test.x[..FIRMWARE_CHECKS]
+        .iter()
+        .zip(&test.y)
+        .filter(|&(x, &y)| {
+            stackprop::metrics::argmax(
+                net.forward(&SMatrix::<f32, LEN, 1>::from_column_slice(x)).as_slice(),
+            ) == y
+        })
+        .count();
+    writeln!(src, "\n/// Their classes.")?;
+    writeln!(
+        src,
+        "pub static LABELS: [u8; {FIRMWARE_CHECKS}] = {:?};",
+        test.y[..FIRMWARE_CHECKS].iter().map(|&y| y as u8).collect::<Vec<_>>()
+    )?;
+    writeln!(src, "\n/// How many of them the host classifies correctly.")?;
+    writeln!(src, "pub const HOST_CORRECT: u32 = {correct};")?;
+    writeln!(
+        src,
+        "\n/// FNV-1a (64 bits) over the little-endian bytes of the host's 10 outputs\n\
+         /// for each signal, in order: the firmware must compute the same bits."
+    )?;
+    writeln!(src, "pub const HOST_OUTPUTS_FNV1A: u64 = {hash:#018x};")?;
+    std::fs::write(path, &src)?;
+    Ok(FIRMWARE_CHECKS)
+}
+
+fn run(seed: u64, firmware: Option<std::path::PathBuf>) -> Result<f64, Box<dyn StdError>> {
     let start = Instant::now();
     let data = common::mnist1d::mnist1d()?;
     let train_set = Dataset::new(&data.train.x, &data.train.y[..])?;
@@ -205,6 +279,10 @@ fn run(seed: u64) -> Result<f64, Box<dyn StdError>> {
     let path = curves.write_svg(&dir, &caption, TARGET, 60.0)?;
     println!("wrote {}", path.display());
 
+    let firmware = firmware.unwrap_or_else(|| dir.join("mnist1d_weights.rs"));
+    let checks = export_firmware(&cnn, &data.test, &firmware)?;
+    println!("wrote {} (the CNN and {checks} test signals for the firmware)", firmware.display());
+
     // The MLP baseline, same data and schedule.
     let t0 = Instant::now();
     let mut mlp: Mlp = seq![
@@ -227,23 +305,29 @@ fn run(seed: u64) -> Result<f64, Box<dyn StdError>> {
     Ok(acc)
 }
 
-/// The seed: `--seed N` on the command line, else [`SEED`].
-fn seed_from_args() -> Result<u64, String> {
+/// The seed (`--seed N`, else [`SEED`]) and the firmware file
+/// (`--firmware PATH`) from the command line.
+fn args() -> Result<(u64, Option<std::path::PathBuf>), String> {
+    let (mut seed, mut firmware) = (SEED, None);
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.as_slice() {
-        [] => Ok(SEED),
-        [flag, n] if flag == "--seed" => n.parse().map_err(|_| format!("not a seed: {n}")),
-        _ => Err("usage: mnist1d [--seed N]".into()),
+    for pair in args.chunks(2) {
+        match pair {
+            [flag, n] if flag == "--seed" => {
+                seed = n.parse().map_err(|_| format!("not a seed: {n}"))?
+            }
+            [flag, p] if flag == "--firmware" => firmware = Some(p.into()),
+            _ => return Err("usage: mnist1d [--seed N] [--firmware PATH]".into()),
+        }
     }
+    Ok((seed, firmware))
 }
 
 fn main() -> ExitCode {
-    let seed = match seed_from_args() {
-        Ok(s) => s,
+    match args() {
+        Ok((seed, firmware)) => common::exit_status(run(seed, firmware), TARGET),
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
-    };
-    common::exit_status(run(seed), TARGET)
+    }
 }

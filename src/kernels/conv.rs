@@ -77,6 +77,13 @@ pub fn conv_forward<T: Real, const CI: usize, const CO: usize>(
 /// Adds `∂J/∂W_t = Σ dY·X_tᵀ` to `gw`, `∂J/∂b = Σ dY` to `gb`, and
 /// `W_tᵀ·dY` (scattered to where tap `t` read) to `dx`, for `dy` holding
 /// `CO` values per output position.
+///
+/// Tap by tap, each over every block of positions: on targets with SIMD
+/// registers `W_tᵀ` is transposed once per tap into a `CI × CO` temporary
+/// and multiplied by the register-blocked `W·X` product
+/// ([`affine_into`]), instead of once per block inside [`tr_matmul_into`]
+/// (which is what scalar targets such as Cortex-M use, without a
+/// temporary).
 pub fn conv_backward<T: Real, const CI: usize, const CO: usize>(
     w: &[SMatrix<T, CO, CI>],
     x: &[T],
@@ -90,27 +97,38 @@ pub fn conv_backward<T: Real, const CI: usize, const CO: usize>(
     let mut cols = zeroed::<T, CI, BLOCK>();
     let mut dys = zeroed::<T, CO, BLOCK>();
     let mut dcols = zeroed::<T, CI, BLOCK>();
-    let mut p0 = 0;
-    while p0 < positions {
-        let n = BLOCK.min(positions - p0);
-        let d = dys.as_mut_slice();
-        d[..CO * n].copy_from_slice(&dy[CO * p0..CO * (p0 + n)]);
-        d[CO * n..].fill(T::zero());
-        if let Some(gb) = gb.as_deref_mut() {
-            row_sums_acc(gb, &dys);
+    let transpose = super::VEC_BYTES != 0 && dx.is_some();
+    let mut wt = zeroed::<T, CI, CO>();
+    for (t, (wk, gt)) in w.iter().zip(gw.iter_mut()).enumerate() {
+        if transpose {
+            wt = wk.transpose();
         }
-        for (t, (wt, gt)) in w.iter().zip(gw.iter_mut()).enumerate() {
+        let mut p0 = 0;
+        while p0 < positions {
+            let n = BLOCK.min(positions - p0);
+            let d = dys.as_mut_slice();
+            d[..CO * n].copy_from_slice(&dy[CO * p0..CO * (p0 + n)]);
+            d[CO * n..].fill(T::zero());
+            if t == 0 {
+                if let Some(gb) = gb.as_deref_mut() {
+                    row_sums_acc(gb, &dys);
+                }
+            }
             gather(&mut cols, x, n, |q| src(p0 + q, t));
             matmul_tr_acc(gt, &dys, &cols);
             if let Some(dx) = dx.as_deref_mut() {
-                tr_matmul_into(wt, &dys, &mut dcols);
+                if transpose {
+                    affine_into(&wt, &dys, None, &mut dcols);
+                } else {
+                    tr_matmul_into(wk, &dys, &mut dcols);
+                }
                 for (q, dc) in dcols.as_slice().chunks_exact(CI.max(1)).take(n).enumerate() {
                     if let Some(o) = src(p0 + q, t) {
                         lanes::add_assign(&mut dx[o..o + CI], dc);
                     }
                 }
             }
+            p0 += n;
         }
-        p0 += n;
     }
 }
