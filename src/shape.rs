@@ -132,7 +132,6 @@ fn permute<T: Copy>(dims: &[usize], src: &[T], dst: &mut [T], to_col: bool) {
 /// The compile-time check of a layer's sizes: fails the build with
 /// `stackprop: {layer}: {what} must be {expected}, not {found}{why}` unless
 /// `found == expected`.
-#[allow(dead_code)] // used by layers whose size is not a product
 pub(crate) const fn expect(layer: &str, what: &str, expected: usize, found: usize, why: &str) {
     if found == expected {
         return;

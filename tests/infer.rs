@@ -17,6 +17,12 @@ type Cnn = Seq![
     Linear<f32, 54, 3>
 ];
 
+type Cnn2 = Seq![
+    Conv2d<f32, 2, 4, 3, 1, 1, 5, 6, 120>, Relu,
+    DepthwiseConv2d<f32, 4, 3, 2, 1, 5, 6, 36>, Tanh,
+    Linear<f32, 36, 3>
+];
+
 fn models(seed: u64) -> (Mlp, Cnn) {
     let mut r = SRng::new(seed);
     let mlp = seq![
@@ -35,6 +41,17 @@ fn models(seed: u64) -> (Mlp, Cnn) {
         Linear::init(&mut r, Init::Torch)
     ];
     (mlp, cnn)
+}
+
+fn cnn2(seed: u64) -> Cnn2 {
+    let mut r = SRng::new(seed);
+    seq![
+        Conv2d::init(&mut r, Init::Torch),
+        Relu,
+        DepthwiseConv2d::init(&mut r, Init::Torch),
+        Tanh,
+        Linear::init(&mut r, Init::Torch)
+    ]
 }
 
 #[test]
@@ -81,5 +98,11 @@ proptest! {
         let mut arena = [f32::NAN; <Cnn as Run<SMatrix<f32, 20, 5>>>::ARENA];
         prop_assert_eq!(infer::forward_in(&cnn, &c, &mut arena), cnn.forward(&c));
         prop_assert_eq!(from_back(&cnn, &c), cnn.forward(&c).as_slice().to_vec());
+
+        let net = cnn2(seed);
+        let d = SMatrix::<f32, 60, 2>::from_fn(|i, j| x[(i + 7 * j) % x.len()]);
+        let mut arena = [f32::NAN; <Cnn2 as Run<SMatrix<f32, 60, 2>>>::ARENA];
+        prop_assert_eq!(infer::forward_in(&net, &d, &mut arena), net.forward(&d));
+        prop_assert_eq!(from_back(&net, &d), net.forward(&d).as_slice().to_vec());
     }
 }

@@ -89,3 +89,15 @@ fn conv1d() {
     check::<Conv1d<f64, 3, 2, 3, 1, 2, 2, 7, 14>, 21, 2, 14>("conv1d_same_d2");
     check::<Conv1d<f64, 2, 3, 6, 1, 0, 1, 6, 3>, 12, 13, 3>("conv1d_k_eq_len");
 }
+
+#[test]
+fn conv2d() {
+    check::<Conv2d<f64, 2, 3, 3, 2, 1, 5, 6, 27>, 60, 2, 27>("conv2d_s2_p1");
+    check::<Conv2d<f64, 3, 2, 1, 1, 0, 4, 3, 24>, 36, 1, 24>("conv2d_k1");
+}
+
+#[test]
+fn depthwise_conv2d() {
+    check::<DepthwiseConv2d<f64, 3, 3, 1, 1, 4, 5, 60>, 60, 2, 60>("depthwise_s1_p1");
+    check::<DepthwiseConv2d<f64, 2, 2, 2, 0, 6, 4, 12>, 48, 3, 12>("depthwise_s2");
+}

@@ -1,7 +1,8 @@
 //! The 2D convolution, PyTorch's `nn.Conv2d` with a square kernel and zero
 //! padding.
 
-use crate::kernels::conv::{conv_backward, conv_forward};
+use crate::infer::{self, Run};
+use crate::kernels::conv::{BLOCK, conv_backward, conv_forward};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
@@ -214,7 +215,12 @@ impl<T: Elem, const CI: usize, const CO: usize, const K: usize, const S: usize, 
 impl<T: Elem, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const NO: usize>
     ConstZeros for Conv2d<T, CI, CO, K, S, P, H, W, NO>
 {
-    const ZEROS: Self = Self { weight: ConstZeros::ZEROS, bias: ConstZeros::ZEROS };
+    /// Evaluating it checks the sizes ([`Conv2d::HO`]), so a `static` of a
+    /// wrong type fails even `cargo check`.
+    const ZEROS: Self = {
+        let _ = Self::HO;
+        Self { weight: ConstZeros::ZEROS, bias: ConstZeros::ZEROS }
+    };
 }
 
 impl<T: Elem, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const NO: usize>
@@ -273,6 +279,24 @@ impl<T: Real, const CI: usize, const CO: usize, const K: usize, const S: usize, 
         let mut y = SMatrix::zeros();
         self.forward_train(x, &mut (), &mut y);
         y
+    }
+}
+
+/// In an arena: the input at one end, the output written at the other.
+impl<T: Real + Pod, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const NO: usize, const N: usize, const B: usize>
+    Run<SMatrix<T, N, B>> for Conv2d<T, CI, CO, K, S, P, H, W, NO>
+{
+    type Elem = T;
+    const ARENA: usize = (N + NO) * B;
+    /// The gathered inputs and two output blocks of [`crate::kernels`]' convolution.
+    const SCRATCH: usize = (CI + 2 * CO) * BLOCK * core::mem::size_of::<T>();
+
+    #[inline]
+    fn run(&self, arena: &mut [T], front: bool) -> bool {
+        const { expect("Conv2d", "the input size (in channels × height × width)", CI * H * W, N, "") };
+        infer::step(arena, front, N * B, NO * B, |x, y| {
+            conv_forward(self.weight.as_flattened(), Some(&self.bias), x, y, Self::src())
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! The depthwise 2D convolution, PyTorch's `nn.Conv2d` with `groups` equal
 //! to the channel count (and as many output channels as input channels).
 
+use crate::infer::{self, Run};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
@@ -193,6 +194,38 @@ impl<
             }
         }
     }
+
+    /// The forward pass on flat slices (`B` samples of `N` and `NO`
+    /// values): `y = b`, then for each tap `y[·, p] += w_t ⊙ x[·, q]`.
+    #[inline(always)]
+    fn forward_slices<const N: usize, const B: usize>(&self, x: &[T], y: &mut [T])
+    where
+        T: Real,
+    {
+        const { expect("DepthwiseConv2d", "the input size (channels × height × width)", C * H * W, N, "") };
+        for yp in y.chunks_exact_mut(C) {
+            yp.copy_from_slice(self.bias.as_slice());
+        }
+        let w = self.weight.as_flattened();
+        Self::taps::<B>(|o, t, i| {
+            for ((y, &w), &x) in y[o..o + C].iter_mut().zip(w[t].as_slice()).zip(&x[i..i + C]) {
+                *y += w * x;
+            }
+        });
+    }
+}
+
+/// In an arena: the input at one end, the output written at the other.
+impl<T: Real + Pod, const C: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const NO: usize, const N: usize, const B: usize>
+    Run<SMatrix<T, N, B>> for DepthwiseConv2d<T, C, K, S, P, H, W, NO>
+{
+    type Elem = T;
+    const ARENA: usize = (N + NO) * B;
+
+    #[inline]
+    fn run(&self, arena: &mut [T], front: bool) -> bool {
+        infer::step(arena, front, N * B, NO * B, |x, y| self.forward_slices::<N, B>(x, y))
+    }
 }
 
 impl<T: Elem, const C: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const NO: usize>
@@ -210,7 +243,12 @@ impl<T: Elem, const C: usize, const K: usize, const S: usize, const P: usize, co
 impl<T: Elem, const C: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const NO: usize>
     ConstZeros for DepthwiseConv2d<T, C, K, S, P, H, W, NO>
 {
-    const ZEROS: Self = Self { weight: ConstZeros::ZEROS, bias: ConstZeros::ZEROS };
+    /// Evaluating it checks the sizes ([`DepthwiseConv2d::HO`]), so a
+    /// `static` of a wrong type fails even `cargo check`.
+    const ZEROS: Self = {
+        let _ = Self::HO;
+        Self { weight: ConstZeros::ZEROS, bias: ConstZeros::ZEROS }
+    };
 }
 
 impl<T: Elem, const C: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const NO: usize>
@@ -281,17 +319,7 @@ impl<T: Real, const C: usize, const K: usize, const S: usize, const P: usize, co
     /// channels of output position `p` and the input position `q` it reads.
     #[inline]
     fn forward_train(&self, x: &SMatrix<T, N, B>, _: &mut (), y: &mut SMatrix<T, NO, B>) {
-        const { expect("DepthwiseConv2d", "the input size (channels × height × width)", C * H * W, N, "") };
-        let (x, y) = (x.as_slice(), y.as_mut_slice());
-        for yp in y.chunks_exact_mut(C) {
-            yp.copy_from_slice(self.bias.as_slice());
-        }
-        let w = self.weight.as_flattened();
-        Self::taps::<B>(|o, t, i| {
-            for ((y, &w), &x) in y[o..o + C].iter_mut().zip(w[t].as_slice()).zip(&x[i..i + C]) {
-                *y += w * x;
-            }
-        });
+        self.forward_slices::<N, B>(x.as_slice(), y.as_mut_slice());
     }
 
     /// `∂J/∂w_t = Σ dy[·, p] ⊙ x[·, q]`, `∂J/∂b = Σ dy[·, p]` and
