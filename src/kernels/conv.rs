@@ -109,10 +109,8 @@ pub fn conv_backward<T: Real, const CI: usize, const CO: usize>(
             let d = dys.as_mut_slice();
             d[..CO * n].copy_from_slice(&dy[CO * p0..CO * (p0 + n)]);
             d[CO * n..].fill(T::zero());
-            if t == 0 {
-                if let Some(gb) = gb.as_deref_mut() {
-                    row_sums_acc(gb, &dys);
-                }
+            if let Some(gb) = gb.as_deref_mut().filter(|_| t == 0) {
+                row_sums_acc(gb, &dys);
             }
             gather(&mut cols, x, n, |q| src(p0 + q, t));
             matmul_tr_acc(gt, &dys, &cols);
