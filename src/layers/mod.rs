@@ -32,9 +32,15 @@ macro_rules! layers {
 
 layers! {
     activation,
+    avg_pool1d,
+    avg_pool2d,
     conv1d,
+    flatten,
+    global_avg_pool,
     linear,
     linear_no_bias,
+    max_pool1d,
+    max_pool2d,
     residual,
 }
 
