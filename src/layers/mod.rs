@@ -32,11 +32,17 @@ macro_rules! layers {
 
 layers! {
     activation,
+    avg_pool1d,
+    avg_pool2d,
     conv1d,
     conv2d,
     depthwise_conv2d,
+    flatten,
+    global_avg_pool,
     linear,
     linear_no_bias,
+    max_pool1d,
+    max_pool2d,
     residual,
 }
 
