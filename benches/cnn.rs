@@ -48,11 +48,7 @@ type C1 = Conv1d<f32, 1, 25, 5, 2, 1, 1, 40, 475>;
 type C2 = Conv1d<f32, 25, 25, 3, 2, 1, 1, 19, 250>;
 type C3 = Conv1d<f32, 25, 25, 3, 2, 1, 1, 10, 125>;
 type Fc = Linear<f32, 125, 10>;
-// TODO(Flatten): `Flatten<25, 5, 125>` between the last ReLU and the
-// linear layer once it is on main; until then the linear layer reads the
-// channel-fastest map directly and its weight columns are permuted (see
-// `fc`), which computes the same function as PyTorch's flatten + Linear.
-type Cnn = Seq![C1, Relu, C2, Relu, C3, Relu, Fc];
+type Cnn = Seq![C1, Relu, C2, Relu, C3, Relu, Flatten<25, 5, 125>, Fc];
 
 /// Per-sample forward FLOPs (see the module docs).
 const FWD_FLOPS: u64 = 2 * (25 * 5 * 19 + 25 * 25 * 3 * 10 + 25 * 25 * 3 * 5 + 125 * 10);
@@ -76,11 +72,11 @@ fn conv<const CI: usize, const CO: usize, const K: usize, const L: usize, const 
 fn fc() -> Fc {
     let w = init(1003, 10 * 125, 125);
     let b = init(2003, 10, 125);
-    Linear::from_fn(|o, j| w[o * 125 + (j % 25) * 5 + j / 25], |o| b[o])
+    Linear::from_fn(|o, j| w[o * 125 + j], |o| b[o])
 }
 
 fn cnn() -> Cnn {
-    seq![conv::<1, 25, 5, 40, 475>(0), Relu, conv(1), Relu, conv(2), Relu, fc()]
+    seq![conv::<1, 25, 5, 40, 475>(0), Relu, conv(1), Relu, conv(2), Relu, Flatten::new(), fc()]
 }
 
 /// The first `B` samples, one per column (1 channel: the layouts agree).
@@ -153,10 +149,10 @@ fn parts(c: &mut Criterion) {
 
     // Layer by layer, on the cached activations of the step.
     let model = cnn();
-    let (c1, (_, (c2, (_, (c3, (_, fc)))))) = &model;
+    let (c1, (_, (c2, (_, (c3, (_, (_, fc))))))) = &model;
     let mut bp = Backprop::<f32, Cnn, SMatrix<f32, 40, 32>>::new();
     bp.gradient(&model, &SoftmaxCrossEntropy, &x, &t).expect("finite");
-    let (h1, _, (r1, _, (h2, _, (r2, _, (h3, _, (r3, _, _)))))) = bp.cache;
+    let (h1, _, (r1, _, (h2, _, (r2, _, (h3, _, (_, _, (f3, _, _))))))) = bp.cache;
     // The gradients flowing into each layer's output (any values do: the
     // work does not depend on them); the relu'd map is each next input.
     let dy4 = bp.dy;
@@ -179,7 +175,7 @@ fn parts(c: &mut Criterion) {
         b.iter(|| c3.forward_train(black_box(&r2), &mut (), &mut o3))
     });
     g.bench_function("linear_forward", |b| {
-        b.iter(|| fc.forward_train(black_box(&r3), &mut (), &mut o4))
+        b.iter(|| fc.forward_train(black_box(&f3), &mut (), &mut o4))
     });
     g.bench_function("conv1_backward_no_dx", |b| {
         b.iter(|| {
@@ -213,7 +209,7 @@ fn parts(c: &mut Criterion) {
     g.bench_function("linear_backward", |b| {
         b.iter(|| {
             black_box(fc.backward::<WithDx>(
-                black_box(&r3),
+                black_box(&f3),
                 &bp.y,
                 &(),
                 black_box(&dy4),

@@ -61,6 +61,7 @@ pub type Cnn = Seq![
     Relu,
     Conv1d<f32, 25, 25, 3, 2, 1, 1, 10, { 25 * 5 }>,
     Relu,
+    Flatten<25, 5, 125>,
     Linear<f32, 125, 10>
 ];
 /// The MLP baseline.
@@ -237,6 +238,7 @@ fn run(seed: u64, firmware: Option<std::path::PathBuf>) -> Result<f64, Box<dyn S
         Relu,
         Conv1d::init(&mut rng, Init::Torch),
         Relu,
+        Flatten::new(),
         Linear::init(&mut rng, Init::Torch)
     ];
     println!(

@@ -1,6 +1,7 @@
 //! Inference in an arena (`stackprop::infer`): the same output as
 //! `Layer::forward`, bit for bit, for every layer kind that runs in one, at
-//! batch 1 and > 1, starting at either end; and `Run::ARENA` is the largest
+//! batch 1 and > 1, starting at either end (dense, convolution, pooling,
+//! flatten, activation and residual layers); and `Run::ARENA` is the largest
 //! input + output pair (the input alone for in-place layers).
 
 use nalgebra::SMatrix;
@@ -14,13 +15,15 @@ type Mlp = Seq![Linear<f32, 3, 16>, Tanh, LinearNoBias<f32, 16, 8>, Relu, Residu
 type Cnn = Seq![
     Conv1d<f32, 1, 4, 5, 2, 1, 1, 20, { 4 * conv_len(20, 5, 2, 1, 1) }>, Relu,
     Conv1d<f32, 4, 6, 3, 1, 1, 1, 9, 54>, LeakyRelu<f32>,
-    Linear<f32, 54, 3>
+    MaxPool1d<6, 3, 2, 9, 24>, Flatten<6, 4, 24>,
+    Linear<f32, 24, 3>
 ];
 
 type Cnn2 = Seq![
     Conv2d<f32, 2, 4, 3, 1, 1, 5, 6, 120>, Relu,
     DepthwiseConv2d<f32, 4, 3, 2, 1, 5, 6, 36>, Tanh,
-    Linear<f32, 36, 3>
+    AvgPool2d<4, 2, 1, 3, 3, 16>, GlobalAvgPool<4>,
+    Linear<f32, 4, 3>
 ];
 
 fn models(seed: u64) -> (Mlp, Cnn) {
@@ -38,6 +41,8 @@ fn models(seed: u64) -> (Mlp, Cnn) {
         Relu,
         Conv1d::init(&mut r, Init::Torch),
         LeakyRelu::new(0.1).unwrap(),
+        MaxPool1d::new(),
+        Flatten::new(),
         Linear::init(&mut r, Init::Torch)
     ];
     (mlp, cnn)
@@ -50,6 +55,8 @@ fn cnn2(seed: u64) -> Cnn2 {
         Relu,
         DepthwiseConv2d::init(&mut r, Init::Torch),
         Tanh,
+        AvgPool2d::new(),
+        GlobalAvgPool::new(),
         Linear::init(&mut r, Init::Torch)
     ]
 }
@@ -58,7 +65,7 @@ fn cnn2(seed: u64) -> Cnn2 {
 fn arena_is_the_largest_pair() {
     // MLP, batch 4: Linear 3+16, Tanh 16 (in place), LinearNoBias 16+8, Relu 8, Residual 8+8, 8+2
     assert_eq!(<Mlp as Run<SMatrix<f32, 3, 4>>>::ARENA, 24 * 4);
-    // CNN, batch 1: 20 + 36, 36, 36 + 54, 54, 54 + 3
+    // CNN, batch 1: 20 + 36, 36, 36 + 54, 54, 54 + 24, 24 + 24, 24 + 3
     assert_eq!(<Cnn as Run<SMatrix<f32, 20, 1>>>::ARENA, 90);
     assert_eq!(
         <Cnn as Run<SMatrix<f32, 20, 1>>>::SCRATCH,

@@ -101,3 +101,18 @@ fn depthwise_conv2d() {
     check::<DepthwiseConv2d<f64, 3, 3, 1, 1, 4, 5, 60>, 60, 2, 60>("depthwise_s1_p1");
     check::<DepthwiseConv2d<f64, 2, 2, 2, 0, 6, 4, 12>, 48, 3, 12>("depthwise_s2");
 }
+
+#[test]
+fn pooling() {
+    check::<MaxPool1d<3, 3, 2, 9, 12>, 27, 2, 12>("max_pool1d");
+    check::<MaxPool2d<2, 2, 2, 4, 6, 12>, 48, 2, 12>("max_pool2d");
+    check::<AvgPool1d<3, 2, 1, 5, 12>, 15, 2, 12>("avg_pool1d");
+    check::<AvgPool2d<2, 3, 2, 7, 5, 12>, 70, 2, 12>("avg_pool2d");
+    check::<GlobalAvgPool<4>, 24, 3, 4>("global_avg_pool2d");
+}
+
+#[test]
+fn flatten_then_linear_has_pytorchs_weights() {
+    check::<Seq![Flatten<3, 4, 12>, Linear<f64, 12, 2>], 12, 2, 2>("flatten_linear_1d");
+    check::<Seq![Flatten<2, 3, 24>, Linear<f64, 24, 3>], 24, 2, 3>("flatten_linear_2d");
+}

@@ -1,6 +1,7 @@
 //! 2D average pooling, PyTorch's `nn.AvgPool2d` without padding.
 
 use super::avg_pool1d::{avg_backward, avg_forward};
+use crate::infer::{self, Run};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{AnyScalar, Desc, Module};
 use crate::scalar::Real;
@@ -95,7 +96,8 @@ impl<const C: usize, const K: usize, const S: usize, const H: usize, const W: us
 impl<const C: usize, const K: usize, const S: usize, const H: usize, const W: usize, const NO: usize> ConstZeros
     for AvgPool2d<C, K, S, H, W, NO>
 {
-    const ZEROS: Self = Self;
+    /// Checks the sizes, as [`Self::new`] does.
+    const ZEROS: Self = Self::new();
 }
 
 /// No tensors; exported source builds it with `new()`.
@@ -123,6 +125,21 @@ impl<T: Real, const C: usize, const K: usize, const S: usize, const H: usize, co
         let mut y = SMatrix::zeros();
         self.forward_train(x, &mut (), &mut y);
         y
+    }
+}
+
+/// In an arena: the input at one end, the output written at the other.
+impl<T: Real + bytemuck::Pod, const C: usize, const K: usize, const S: usize, const H: usize, const W: usize, const NO: usize, const N: usize, const B: usize>
+    Run<SMatrix<T, N, B>> for AvgPool2d<C, K, S, H, W, NO>
+{
+    type Elem = T;
+    const ARENA: usize = (N + NO) * B;
+
+    #[inline]
+    fn run(&self, arena: &mut [T], front: bool) -> bool {
+        const { expect("AvgPool2d", "the input size (channels × height × width)", C * H * W, N, "") };
+        let _ = Self::HWO;
+        infer::step(arena, front, N * B, NO * B, |x, y| avg_forward::<T, C>(K * K, x, y, Self::src()))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Flattening a feature map into PyTorch's order, PyTorch's `nn.Flatten()`
 //! after convolutions.
 
+use crate::infer::{self, Run};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{AnyScalar, Desc, Module};
 use crate::scalar::Real;
@@ -110,6 +111,24 @@ impl<T: Real, const C: usize, const H: usize, const N: usize, const NI: usize, c
         let mut y = SMatrix::zeros();
         self.forward_train(x, &mut (), &mut y);
         y
+    }
+}
+
+/// In an arena: the input at one end, the output written at the other.
+impl<T: Real + bytemuck::Pod, const C: usize, const H: usize, const N: usize, const NI: usize, const B: usize>
+    Run<SMatrix<T, NI, B>> for Flatten<C, H, N>
+{
+    type Elem = T;
+    const ARENA: usize = 2 * NI * B;
+
+    #[inline]
+    fn run(&self, arena: &mut [T], front: bool) -> bool {
+        const { expect("Flatten", "the input size (its last parameter)", N, NI, "") };
+        infer::step(arena, front, NI * B, NI * B, |x, y| {
+            for (x, y) in x.chunks_exact(N).zip(y.chunks_exact_mut(N)) {
+                Self::each(|i, o| y[o] = x[i]);
+            }
+        })
     }
 }
 

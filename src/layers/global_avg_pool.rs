@@ -2,6 +2,7 @@
 //! a 1D or 2D feature map.
 
 use super::avg_pool1d::{avg_backward, avg_forward};
+use crate::infer::{self, Run};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{AnyScalar, Desc, Module};
 use crate::scalar::Real;
@@ -82,6 +83,21 @@ impl<T: Real, const C: usize, const N: usize, const B: usize> Layer<SMatrix<T, N
         let mut y = SMatrix::zeros();
         self.forward_train(x, &mut (), &mut y);
         y
+    }
+}
+
+/// In an arena: the input at one end, the output written at the other.
+impl<T: Real + bytemuck::Pod, const C: usize, const N: usize, const B: usize> Run<SMatrix<T, N, B>> for GlobalAvgPool<C>
+{
+    type Elem = T;
+    const ARENA: usize = (N + C) * B;
+
+    #[inline]
+    fn run(&self, arena: &mut [T], front: bool) -> bool {
+        let positions = const { positions(C, N) };
+        infer::step(arena, front, N * B, C * B, |x, y| {
+            avg_forward::<T, C>(positions, x, y, |b, t| C * (b * positions + t))
+        })
     }
 }
 

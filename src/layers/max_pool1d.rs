@@ -1,6 +1,7 @@
 //! 1D max pooling, PyTorch's `nn.MaxPool1d` without padding; and the
 //! max-pooling walk [`MaxPool2d`](crate::MaxPool2d) shares.
 
+use crate::infer::{self, Run};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{AnyScalar, Desc, Module};
 use crate::scalar::Real;
@@ -151,7 +152,8 @@ impl<const C: usize, const K: usize, const S: usize, const L: usize, const NO: u
 impl<const C: usize, const K: usize, const S: usize, const L: usize, const NO: usize> ConstZeros
     for MaxPool1d<C, K, S, L, NO>
 {
-    const ZEROS: Self = Self;
+    /// Checks the sizes, as [`Self::new`] does.
+    const ZEROS: Self = Self::new();
 }
 
 /// No tensors; exported source builds it with `new()`.
@@ -178,6 +180,21 @@ impl<T: Real, const C: usize, const K: usize, const S: usize, const L: usize, co
         let mut y = SMatrix::zeros();
         self.forward_train(x, &mut (), &mut y);
         y
+    }
+}
+
+/// In an arena: the input at one end, the output written at the other.
+impl<T: Real + bytemuck::Pod, const C: usize, const K: usize, const S: usize, const L: usize, const NO: usize, const N: usize, const B: usize>
+    Run<SMatrix<T, N, B>> for MaxPool1d<C, K, S, L, NO>
+{
+    type Elem = T;
+    const ARENA: usize = (N + NO) * B;
+
+    #[inline]
+    fn run(&self, arena: &mut [T], front: bool) -> bool {
+        const { expect("MaxPool1d", "the input size (channels × length)", C * L, N, "") };
+        let _ = Self::LO;
+        infer::step(arena, front, N * B, NO * B, |x, y| max_forward::<T, C>(K, x, y, Self::src()))
     }
 }
 
