@@ -32,6 +32,7 @@ macro_rules! layers {
 
 layers! {
     activation,
+    batch_norm,
     conv1d,
     linear,
     linear_no_bias,
