@@ -15,7 +15,11 @@
 //!
 //! * `forward_train(x, cache, y)` writes into `y` what `forward(x)` returns
 //!   (the old values of `y` are neither read nor kept) and fills the
-//!   layer's own [`Train::Cache`] (most layers need none: `()`).
+//!   layer's own [`Train::Cache`] (most layers need none: `()`). The one
+//!   exception is a layer whose training pass differs from inference by
+//!   definition, as PyTorch's `train()` and `eval()` modes do:
+//!   [`crate::BatchNorm`] normalizes with the batch's statistics in
+//!   `forward_train` and with its running statistics in `forward`.
 //! * `backward::<D>(x, y, cache, dy, grads, mode)` receives the input `x`
 //!   and the output `y` of the forward pass, the cache, and `dy = ∂J/∂y`.
 //!   It puts `∂J/∂θ` into `grads`, a value of the layer's own type:
@@ -31,6 +35,11 @@
 //!   `dx` where it is returned, or `Backward::new(D::dx(|| …))`.
 //! * Every intermediate value of a sequential model is stored once, in the
 //!   composite's cache: a layer never copies its own input.
+//! * `update_buffers(cache)` is called after a training step with that
+//!   step's cache ([`crate::train::Trainer::step`] does, after the
+//!   optimizer's update): a layer with running statistics folds the
+//!   step's batch statistics into them; every other layer does nothing
+//!   (the default), and a composite passes each part its own cache.
 //!
 //! [`crate::gradcheck`] checks all of this for a layer of your own.
 //!
@@ -214,4 +223,14 @@ pub trait Train<X>: Layer<X, Output: Zeros> + Zeros {
         grads: &mut Self,
         mode: Grads,
     ) -> Backward<D::Out<X>>;
+
+    /// Called after a training step with that step's cache (what the
+    /// step's `forward_train` filled): layers with running statistics
+    /// ([`crate::BatchNorm`]) update them, composites pass each part its
+    /// own cache. The default does nothing. The buffers it updates are
+    /// state, not parameters: no optimizer touches them.
+    #[inline]
+    fn update_buffers(&mut self, cache: &Self::Cache) {
+        let _ = cache;
+    }
 }

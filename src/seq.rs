@@ -102,6 +102,13 @@ where
         a.finite &= c.finite;
         a
     }
+
+    /// `A` with its cache, then `C` with its.
+    #[inline]
+    fn update_buffers(&mut self, cache: &Self::Cache) {
+        self.0.update_buffers(&cache.1);
+        self.1.update_buffers(&cache.2);
+    }
 }
 
 const fn max(a: usize, b: usize) -> usize {

@@ -256,10 +256,14 @@ where
     }
 
     /// One training step: [`Trainer::gradient`], then the optimizer's
-    /// update. Returns the objective before the update.
+    /// update, then [`Train::update_buffers`] with the step's cache (the
+    /// running statistics of a [`crate::BatchNorm`] take in this batch's).
+    /// Returns the objective before the update.
     ///
     /// On any error (bad target, non-finite loss or gradient) the model is
-    /// left unchanged.
+    /// left unchanged, buffers included. [`Trainer::gradient`] and
+    /// [`Backprop`] alone never touch the buffers: call
+    /// `model.update_buffers(&backprop.cache)` after an update of your own.
     pub fn step<L>(&mut self, model: &mut M, loss: &L, x: &X, t: &L::Target) -> Result<T, Error>
     where
         L: Loss<M::Output, Scalar = T>,
@@ -273,6 +277,7 @@ where
             }
         }
         self.optimizer.update(model, &self.backprop.grads, &mut self.state);
+        model.update_buffers(&self.backprop.cache);
         Ok(j)
     }
 }

@@ -20,10 +20,10 @@
 //! variants of `Train::backward` are checked against each other (writing
 //! over stale gradients equals adding to zeros, bit for bit).
 //!
-//! ReLU and LeakyReLU are not differentiable at 0: samples keep every
-//! pre-activation a margin away from it (by construction for the ops, by
-//! filtering for compositions), larger than any perturbation the checker
-//! makes.
+//! ReLU and LeakyReLU are not differentiable at 0, ReLU6 at 0 and 6:
+//! samples keep every pre-activation a margin away from the kinks (by
+//! construction for the ops, by filtering for compositions), larger than any
+//! perturbation the checker makes.
 
 use nalgebra::SMatrix;
 use proptest::prelude::*;
@@ -36,8 +36,8 @@ use stackprop::ops::{add, matmul, mul};
 use stackprop::rng::Rng;
 use stackprop::train::Trainer;
 use stackprop::{
-    Identity, Layer, LeakyRelu, Linear, LinearNoBias, ParamKind, Relu, Residual, Seq, Sigmoid,
-    Tanh, Train, Zeros, params, seq,
+    Identity, Layer, LeakyRelu, Linear, LinearNoBias, ParamKind, Relu, Relu6, Residual, Seq,
+    Sigmoid, Tanh, Train, Zeros, params, seq,
 };
 use std::fmt::Debug;
 use std::ops::Range;
@@ -354,6 +354,14 @@ fn act_inputs() -> impl Strategy<Value = (M<1, 1>, M<3, 1>, M<2, 4>)> {
     (mat_away(0.05, 4.0), mat_away(0.05, 4.0), mat_away(0.05, 4.0))
 }
 
+/// A matrix with entries at least `margin` away from ReLU6's kinks 0 and
+/// 6: uniform in `(−4, −margin)`, `(margin, 6 − margin)` or
+/// `(6 + margin, 9)`.
+fn mat_away6<const R: usize, const C: usize>(margin: f64) -> impl Strategy<Value = M<R, C>> {
+    let entry = prop_oneof![-4.0..-margin, margin..6.0 - margin, 6.0 + margin..9.0];
+    prop::collection::vec(entry, R * C).prop_map(|v| M::from_column_slice(&v))
+}
+
 proptest! {
     #[test]
     fn add_and_mul(s in any::<u64>(), a in five::<1, 1>(), b in five::<3, 1>(), c in five::<2, 4>()) {
@@ -375,6 +383,14 @@ proptest! {
         activation(Relu, &a, s)?;
         activation(Relu, &b, s)?;
         activation(Relu, &c, s)?;
+    }
+
+    #[test]
+    fn relu6(s in any::<u64>(), a in mat_away6::<1, 1>(0.05), b in mat_away6::<3, 1>(0.05),
+             c in mat_away6::<2, 4>(0.05)) {
+        activation(Relu6, &a, s)?;
+        activation(Relu6, &b, s)?;
+        activation(Relu6, &c, s)?;
     }
 
     #[test]
@@ -541,7 +557,7 @@ fn net<
 }
 
 /// The pre-activations of both hidden layers are at least `margin` away
-/// from 0.
+/// from every kink in `kinks`.
 fn away_from_kinks<
     A,
     const I: usize,
@@ -553,6 +569,7 @@ fn away_from_kinks<
     n: &Net<A, I, H, K, O>,
     x: &M<I, B>,
     margin: f64,
+    kinks: &[f64],
 ) -> bool
 where
     A: Layer<M<H, B>, Output = M<H, B>> + Layer<M<K, B>, Output = M<K, B>>,
@@ -560,7 +577,7 @@ where
     let (l1, (f, (l2, _))) = n;
     let z1 = l1.forward(x);
     let z2 = l2.forward(&f.forward(&z1));
-    z1.iter().chain(z2.iter()).all(|z| z.abs() >= margin)
+    z1.iter().chain(z2.iter()).all(|z| kinks.iter().all(|k| (z - k).abs() >= margin))
 }
 
 macro_rules! composition {
@@ -570,13 +587,13 @@ macro_rules! composition {
             fn $name(
                 s in any::<u64>(),
                 a in (net::<_, 1, 1, 1, 1>($act), mat::<1, 1>(-2.0..2.0))
-                    .prop_filter("pre-activation near a kink", |(n, x)| !$kinks || away_from_kinks(n, x, MARGIN)),
+                    .prop_filter("pre-activation near a kink", |(n, x)| away_from_kinks(n, x, MARGIN, $kinks)),
                 b in (net::<_, 3, 4, 2, 2>($act), mat::<3, 1>(-2.0..2.0))
-                    .prop_filter("pre-activation near a kink", |(n, x)| !$kinks || away_from_kinks(n, x, MARGIN)),
+                    .prop_filter("pre-activation near a kink", |(n, x)| away_from_kinks(n, x, MARGIN, $kinks)),
                 c in (net::<_, 2, 3, 3, 2>($act), mat::<2, 4>(-2.0..2.0))
-                    .prop_filter("pre-activation near a kink", |(n, x)| !$kinks || away_from_kinks(n, x, MARGIN)),
+                    .prop_filter("pre-activation near a kink", |(n, x)| away_from_kinks(n, x, MARGIN, $kinks)),
             ) {
-                let cfg = if $kinks { PIECEWISE_LINEAR } else { Config::default() };
+                let cfg = if <[f64]>::is_empty($kinks) { Config::default() } else { PIECEWISE_LINEAR };
                 layer(&a.0, &a.1, s, &cfg)?;
                 layer(&b.0, &b.1, s, &cfg)?;
                 layer(&c.0, &c.1, s, &cfg)?;
@@ -589,7 +606,7 @@ macro_rules! composition {
     };
 }
 
-/// For ReLU and LeakyReLU networks: a step of 1e-4, so no pre-activation
+/// For ReLU, ReLU6 and LeakyReLU networks: a step of 1e-4, so no pre-activation
 /// moves by more than ~0.02 (weights and biases in [−1, 1), inputs in
 /// [−2, 2), at most 4 inputs per unit: `3·step·(4·2 + 1) ≈ 0.003` in the
 /// first layer, `4·0.003 + 3·step·(4·9 + 1) ≈ 0.023` in the second), well
@@ -598,11 +615,12 @@ macro_rules! composition {
 const PIECEWISE_LINEAR: Config = Config { step: 1e-4, ..Config::DEFAULT };
 const MARGIN: f64 = 0.05;
 
-composition!(composition_relu, Just(Relu), true);
-composition!(composition_leaky_relu, leaky(), true);
-composition!(composition_sigmoid, Just(Sigmoid), false);
-composition!(composition_tanh, Just(Tanh), false);
-composition!(composition_identity, Just(Identity), false);
+composition!(composition_relu, Just(Relu), &[0.0]);
+composition!(composition_relu6, Just(Relu6), &[0.0, 6.0]);
+composition!(composition_leaky_relu, leaky(), &[0.0]);
+composition!(composition_sigmoid, Just(Sigmoid), &[]);
+composition!(composition_tanh, Just(Tanh), &[]);
+composition!(composition_identity, Just(Identity), &[]);
 
 // ---------------------------------------------------------------------------
 // The residual block `y = x + F(x)`: over a sequence of dense layers and

@@ -1,5 +1,5 @@
-//! Activation layers: [`Relu`], [`LeakyRelu`], [`Sigmoid`], [`Tanh`],
-//! [`Identity`].
+//! Activation layers: [`Relu`], [`Relu6`], [`LeakyRelu`], [`Sigmoid`],
+//! [`Tanh`], [`Identity`].
 //!
 //! Each applies its [`Activation`] elementwise to any `SMatrix<T, N, B>`, so
 //! one value fits after a layer of any width. They have no parameters; all
@@ -19,7 +19,7 @@ use crate::infer::{self, Run};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{AnyScalar, Desc, Dtype, Module, Value};
 use crate::ops::activation::{self as act, Activation};
-pub use crate::ops::activation::{Identity, LeakyRelu, Relu, Sigmoid, Tanh};
+pub use crate::ops::activation::{Identity, LeakyRelu, Relu, Relu6, Sigmoid, Tanh};
 use crate::scalar::Real;
 use crate::zeros::{ConstZeros, Zeros};
 use nalgebra::SMatrix;
@@ -110,7 +110,7 @@ macro_rules! unit_activation {
     )*};
 }
 
-unit_activation!(Relu, Sigmoid, Tanh, Identity);
+unit_activation!(Relu, Relu6, Sigmoid, Tanh, Identity);
 activation_layer!([T: Real,], LeakyRelu<T>);
 
 // The slope is a hyper-parameter, not a parameter: `zeros()` gives the

@@ -34,6 +34,7 @@ layers! {
     activation,
     avg_pool1d,
     avg_pool2d,
+    batch_norm,
     conv1d,
     conv2d,
     depthwise_conv2d,

@@ -128,6 +128,12 @@ where
         });
         b
     }
+
+    /// `F`'s, with `F`'s cache.
+    #[inline]
+    fn update_buffers(&mut self, cache: &Self::Cache) {
+        self.inner.update_buffers(&cache.1);
+    }
 }
 
 impl<F: Zeros> Zeros for Residual<F> {

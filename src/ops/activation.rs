@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`Relu`] | max(z, 0) | 1 if y > 0 else 0 |
 //! | [`LeakyRelu`] | z if z > 0 else αz (α ≥ 0) | 1 if y > 0 else α |
+//! | [`Relu6`] | min(max(z, 0), 6) | 1 if 0 < y < 6 else 0 |
 //! | [`Sigmoid`] | 1/(1+e⁻ᶻ) | y(1−y) |
 //! | [`Tanh`] | tanh z | 1−y² |
 //! | [`Identity`] | z | 1 |
@@ -165,6 +166,33 @@ impl<T: Real> Activation<T> for Relu {
     fn backward_slice(&self, y: &[T], dy: &[T], dz: &mut [T]) {
         // `step(y)·g`, as `derivative`.
         crate::lanes::select_mul(y, dy, dz, T::one(), T::zero());
+    }
+}
+
+/// ReLU capped at 6, `min(max(z, 0), 6)`: PyTorch's `nn.ReLU6` (MobileNet's
+/// activation, whose bounded range suits low-precision inference).
+/// Zero-sized.
+///
+/// The derivative is 1 strictly between the kinks and 0 outside, read off
+/// the output: `0 < y < 6`. At the kinks (`z = 0`, `z = 6`) it is 0, as
+/// PyTorch's `hardtanh_backward` has it.
+///
+/// ```
+/// use stackprop::ops::activation::{Activation, Relu6};
+/// assert_eq!([-1.0f32, 3.0, 7.0].map(|z| Relu6.apply(z)), [0.0, 3.0, 6.0]);
+/// assert_eq!([0.0f32, 3.0, 6.0].map(|y| Relu6.derivative(y)), [0.0, 1.0, 0.0]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Relu6;
+
+impl<T: Real> Activation<T> for Relu6 {
+    #[inline(always)]
+    fn apply(&self, z: T) -> T {
+        z.simd_max(T::zero()).simd_min(lit(6.0))
+    }
+    #[inline(always)]
+    fn derivative(&self, y: T) -> T {
+        T::one().select(y.simd_gt(T::zero()) & y.simd_lt(lit(6.0)), T::zero())
     }
 }
 

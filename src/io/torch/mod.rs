@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `Linear<T, I, O>` | `k.weight` (shape `[O, I]`), `k.bias` (shape `[O]`) |
 //! | `LinearNoBias<T, I, O>` | `k.weight` (`nn.Linear(I, O, bias=False)`) |
-//! | `Relu`, `Tanh`, `Sigmoid`, `LeakyRelu`, `Identity` | none |
+//! | `Relu`, `Relu6`, `Tanh`, `Sigmoid`, `LeakyRelu`, `Identity` | none |
 //!
 //! Put an `Identity` where the `Sequential` has another parameter-free
 //! module (`Dropout`, `Flatten`) so the indices line up. The file records no
