@@ -20,7 +20,7 @@ type Cnn = Seq![
 ];
 
 type Cnn2 = Seq![
-    Conv2d<f32, 2, 4, 3, 1, 1, 5, 6, 120>, Relu,
+    Conv2d<f32, 2, 4, 3, 1, 1, 5, 6, 120>, Relu6,
     DepthwiseConv2d<f32, 4, 3, 2, 1, 5, 6, 36>, Tanh,
     AvgPool2d<4, 2, 1, 3, 3, 16>, GlobalAvgPool<4>,
     Linear<f32, 4, 3>
@@ -52,7 +52,7 @@ fn cnn2(seed: u64) -> Cnn2 {
     let mut r = SRng::new(seed);
     seq![
         Conv2d::init(&mut r, Init::Torch),
-        Relu,
+        Relu6,
         DepthwiseConv2d::init(&mut r, Init::Torch),
         Tanh,
         AvgPool2d::new(),

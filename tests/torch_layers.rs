@@ -116,3 +116,35 @@ fn flatten_then_linear_has_pytorchs_weights() {
     check::<Seq![Flatten<3, 4, 12>, Linear<f64, 12, 2>], 12, 2, 2>("flatten_linear_1d");
     check::<Seq![Flatten<2, 3, 24>, Linear<f64, 24, 3>], 24, 2, 3>("flatten_linear_2d");
 }
+
+/// Training mode: batch statistics, PyTorch's gradients, and the running
+/// statistics after the step (`Train::update_buffers`).
+fn batch_norm_train<const C: usize, const N: usize, const B: usize>(name: &str) {
+    let (mut bn, cache, r) = check::<BatchNorm<f64, C>, N, B, N>(name);
+    <BatchNorm<f64, C> as Train<SMatrix<f64, N, B>>>::update_buffers(&mut bn, &cache);
+    close(&format!("{name} running_mean"), bn.running_mean.as_slice(), &r["after.0.running_mean"]);
+    close(&format!("{name} running_var"), bn.running_var.as_slice(), &r["after.0.running_var"]);
+}
+
+#[test]
+fn batch_norm() {
+    batch_norm_train::<3, 15, 4>("batch_norm1d_train");
+    batch_norm_train::<2, 24, 3>("batch_norm2d_train");
+    batch_norm_train::<4, 4, 5>("batch_norm_vec_train");
+    // eval mode: the running statistics (Layer::forward)
+    let r = reference("batch_norm1d_eval");
+    let file = std::fs::read(format!(
+        "{}/tests/data/layers/batch_norm1d_eval.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let mut bn = BatchNorm::<f64, 3>::default();
+    torch::load(&mut bn, &file).unwrap();
+    let y = bn.forward(&SMatrix::<f64, 15, 4>::from_column_slice(&r["x"]));
+    close("batch_norm1d_eval y", y.as_slice(), &r["y"]);
+}
+
+#[test]
+fn relu6() {
+    check::<Relu6, 3, 4, 3>("relu6");
+}

@@ -1,6 +1,7 @@
 //! Batch normalization, PyTorch's `nn.BatchNorm1d` and `nn.BatchNorm2d`.
 
 use crate::finite::all_finite;
+use crate::infer::{self, Run};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{Data, DataMut, Desc, Dtype, Elem, Module, ParamKind, Value};
 use crate::scalar::{Real, lit};
@@ -438,6 +439,27 @@ impl<T: Real, const C: usize, const N: usize, const B: usize> Layer<SMatrix<T, N
             }
         }
         y
+    }
+}
+
+/// In an arena: in place, with the running statistics.
+impl<T: Real + bytemuck::Pod, const C: usize, const N: usize, const B: usize> Run<SMatrix<T, N, B>>
+    for BatchNorm<T, C>
+{
+    type Elem = T;
+    const ARENA: usize = N * B;
+
+    #[inline]
+    fn run(&self, arena: &mut [T], front: bool) -> bool {
+        const { Self::per_channel(N, B, false) };
+        let (scale, shift) = self.scale_shift();
+        infer::in_place(arena, front, N * B, |v| {
+            for vp in v.chunks_exact_mut(C) {
+                for c in 0..C {
+                    vp[c] = vp[c] * scale[c] + shift[c];
+                }
+            }
+        })
     }
 }
 
