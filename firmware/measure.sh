@@ -156,5 +156,9 @@ say "    flash <= 8 kB (8192 B): $text4 B on M4 -> $(verdict $((text4 <= 8192)))
 say "    RAM incl. stack <= 1.5 kB (1536 B): $ram4 B on M4 -> $(verdict $((ram4 <= 1536)))"
 say "    <= 3 instructions per MAC, 64 -> 64 forward: batch 1 $mac_fwd, batch 8 $mac_fwd8 -> batch 1 $(verdict "$(awk -v a="$mac_fwd" 'BEGIN { print (a <= 3) }')"), batch 8 $(verdict "$(awk -v a="$mac_fwd8" 'BEGIN { print (a <= 3) }')")"
 say "    MNIST-1D CNN on M4: painted stack of an arena inference within 10 % of the compile-time const: $(cstack cnn-m4) B vs $cconst B -> $(verdict "$within")"
+tm=$(sed -n 's/^stack: conv training step batch 8 Adam: measured \([0-9]*\) B.*/\1/p' target/measure-m4.out)
+tc=$(sed -n 's/^stack: conv training step .* BACKWARD_SCRATCH \([0-9]*\) B (the step.*/\1/p' target/measure-m4.out)
+twithin=$(awk -v m="$tm" -v c="$tc" 'BEGIN { print (m <= 1.1 * c && m >= 0.9 * c) }')
+say "    Conv1d training step on M4 (batch 8, Adam): painted stack of the step within 10 % of BACKWARD_SCRATCH: $tm B vs $tc B -> $(verdict "$twithin")"
 echo
 echo "report written to firmware/$report"

@@ -16,12 +16,14 @@
 
 use core::hint::black_box;
 use cortex_m_rt::entry;
-use firmware::mnist1d_weights::{HOST_CORRECT, HOST_OUTPUTS_FNV1A, LABELS, MNIST1D, Mnist1dNet, SIGNALS};
+use firmware::mnist1d_weights::{
+    HOST_CORRECT, HOST_OUTPUTS_FNV1A, LABELS, MNIST1D, Mnist1dNet, SIGNALS,
+};
 use firmware::{counted, exit, print, print_u32, stack};
 use nalgebra::SMatrix;
+use stackprop::Layer;
 use stackprop::infer::{self, Run};
 use stackprop::memory::Footprint;
-use stackprop::Layer;
 
 type X = SMatrix<f32, 40, 1>;
 type Y = SMatrix<f32, 10, 1>;

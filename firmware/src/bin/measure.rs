@@ -15,8 +15,12 @@ use firmware::sine_weights::{SINE, SineNet};
 use firmware::{counted, exit, stack};
 use nalgebra::SMatrix;
 use stackprop::layer::{Grads, WithDx};
+use stackprop::loss::SoftmaxCrossEntropy;
+use stackprop::memory::Footprint;
 use stackprop::optim::{Adam, Optimizer, Sgd};
-use stackprop::prelude::{Layer, Linear, Mse, Sigmoid, Tanh, Train, Trainer};
+use stackprop::prelude::{
+    Conv1d, Init, Layer, Linear, Mse, Relu, Sigmoid, Tanh, Train, Trainer, Zeros,
+};
 
 /// `hprintln!` with the format string's implicit captures (which
 /// `hprintln!`'s `concat!` loses).
@@ -29,7 +33,7 @@ type Dense = Linear<f32, 64, 64>;
 type V<const B: usize> = SMatrix<f32, 64, B>;
 
 /// Regions in the order they run: name and multiply-accumulates.
-static REGIONS: [(&str, u32); 12] = [
+static REGIONS: [(&str, u32); 13] = [
     ("empty region (marker overhead)", 0),
     ("sine inference, batch 1, weights in flash", 16 + 16 * 16 + 16),
     ("sine training step, batch 1, Adam", 0),
@@ -42,7 +46,46 @@ static REGIONS: [(&str, u32); 12] = [
     ("dense 64x64 backward (dW and dx), batch 8", 2 * 64 * 64 * 8),
     ("Tanh forward, 64 values in [-3, 3.3]", 0),
     ("Sigmoid forward, 64 values in [-3, 3.3]", 0),
+    (
+        "conv training step, batch 8, Adam (Conv1d 1-6 k3, Conv1d 6-6 k3 s2, Linear 48-3)",
+        3 * 8 * (6 * 3 * 16 + 6 * 6 * 3 * 8 + 48 * 3),
+    ),
 ];
+
+/// The convolutional network `train` trains on the device.
+type ConvNet = stackprop::Seq![
+    Conv1d<f32, 1, 6, 3, 1, 1, 1, 16, 96>,
+    Relu,
+    Conv1d<f32, 6, 6, 3, 2, 1, 1, 16, 48>,
+    Relu,
+    Linear<f32, 48, 3>
+];
+type CX = SMatrix<f32, 16, 8>;
+type ConvTrainer = Trainer<f32, ConvNet, CX, Adam<f32>>;
+
+/// A training step of [`ConvNet`] (the second; the first is counted as
+/// region 12) and the stack the step uses below its caller, who holds the
+/// model, trainer, input and target (`PARAMS + TRAINER + INPUT + TARGET`
+/// of [`Footprint::TRAIN`]); the step's own share is `BACKWARD_SCRATCH`.
+fn conv_step() -> usize {
+    let mut rng = stackprop::rng::Rng::new(3);
+    let mut net = ConvNet::zeros();
+    net.0.reinit(&mut rng, Init::HeUniform);
+    net.1.1.0.reinit(&mut rng, Init::HeUniform);
+    net.1.1.1.1.reinit(&mut rng, Init::XavierUniform);
+    let mut tr = ConvTrainer::new(Adam::new(0.01));
+    let x = CX::from_fn(|i, j| ((i * 3 + j * 5) % 7) as f32 * 0.3 - 0.9);
+    let t: [usize; 8] = core::array::from_fn(|j| j % 3);
+    counted(|| {
+        black_box(&mut tr).step(black_box(&mut net), &SoftmaxCrossEntropy, black_box(&x), &t)
+    })
+    .unwrap();
+    let (r, used) = stack::measure(|| {
+        black_box(&mut tr).step(black_box(&mut net), &SoftmaxCrossEntropy, &x, &t)
+    });
+    r.unwrap();
+    used
+}
 
 fn sine_batch<const B: usize>() -> (X<B>, X<B>) {
     let x = X::<B>::from_fn(|_, j| 0.3 + 0.7 * j as f32);
@@ -164,6 +207,20 @@ fn main() -> ! {
     let z = V::<1>::from_fn(|i, _| i as f32 * 0.1 - 3.0);
     counted(|| black_box(black_box(&Tanh).forward(black_box(&z))));
     counted(|| black_box(black_box(&Sigmoid).forward(black_box(&z))));
+    // Region 12: a training step of a convolutional network, measured whole.
+    let conv = conv_step();
+    type F = Footprint<ConvNet, CX, Adam<f32>, SoftmaxCrossEntropy>;
+    say!(
+        "stack: conv training step batch 8 Adam: measured {conv} B below the caller | consts: \
+         BACKWARD_SCRATCH {} B (the step's own: input gradients); TRAIN {} B = PARAMS {} + TRAINER {} \
+         + INPUT {} + TARGET {} (the caller's) + BACKWARD_SCRATCH",
+        F::BACKWARD_SCRATCH,
+        F::TRAIN,
+        F::PARAMS,
+        F::TRAINER,
+        F::INPUT,
+        F::TARGET,
+    );
     say!("stack: whole program peak {} B", stack::peak_since_reset());
     say!("measure: {}", if ok { "done" } else { "inference output wrong" });
     exit(ok)
