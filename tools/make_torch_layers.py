@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the PyTorch fixtures of stackprop's convolution, pooling, batch
-norm and flatten layers (tests/torch_layers.rs).
+norm and flatten layers and of two small networks of them
+(tests/torch_layers.rs).
 
     /path/to/venv/bin/python tools/make_torch_layers.py   # from the repository root
 
@@ -67,6 +68,13 @@ CASES = [
     ("flatten_linear_2d", lambda: nn.Sequential(nn.Flatten(), nn.Linear(2 * 3 * 4, 3)), (2, 2, 3, 4), False),
     ("global_avg_pool2d", lambda: nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), (3, 4, 2, 3), False),
     ("relu6", lambda: nn.ReLU6(), (4, 3), False),
+    ("net1d_train", lambda: nn.Sequential(
+        nn.Conv1d(1, 4, 5, stride=2, padding=1), nn.BatchNorm1d(4), nn.ReLU(),
+        nn.MaxPool1d(2, stride=2), nn.Flatten(), nn.Linear(8, 3)), (3, 1, 12), True),
+    ("net2d_train", lambda: nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU6(),
+        nn.Conv2d(4, 4, 3, padding=1, groups=4), nn.AvgPool2d(2, stride=2), nn.Flatten(),
+        nn.Linear(16, 3)), (2, 1, 4, 4), True),
 ]
 
 
