@@ -1,5 +1,9 @@
-//! Layers, one kind per file: with parameters ([`Linear`], [`LinearNoBias`]),
-//! the activation layers, and the residual block ([`Residual`]).
+//! Layers, one kind per file: dense ([`Linear`], [`LinearNoBias`]),
+//! convolutions ([`Conv1d`], [`Conv2d`], [`DepthwiseConv2d`]), pooling
+//! ([`MaxPool1d`], [`MaxPool2d`], [`AvgPool1d`], [`AvgPool2d`],
+//! [`GlobalAvgPool`]), [`Flatten`], [`BatchNorm`], the activation layers,
+//! and the residual block ([`Residual`]). Feature maps have one layout for
+//! every layer ([`crate::shape`]).
 //!
 //! A layer kind is its own file here and one name in the list below: the
 //! list declares the file as a module and re-exports its items into

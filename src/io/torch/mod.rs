@@ -12,10 +12,16 @@
 //! |---|---|
 //! | `Linear<T, I, O>` | `k.weight` (shape `[O, I]`), `k.bias` (shape `[O]`) |
 //! | `LinearNoBias<T, I, O>` | `k.weight` (`nn.Linear(I, O, bias=False)`) |
-//! | `Relu`, `Relu6`, `Tanh`, `Sigmoid`, `LeakyRelu`, `Identity` | none |
+//! | `Conv1d`, `Conv2d` | `k.weight` (`[CO, CI, K]`, `[CO, CI, K, K]`), `k.bias` (`[CO]`) |
+//! | `DepthwiseConv2d<T, C, ..>` | `k.weight` (`[C, 1, K, K]`: `nn.Conv2d(.., groups=C)`), `k.bias` |
+//! | `BatchNorm<T, C>` | `k.weight`, `k.bias`, `k.running_mean`, `k.running_var` (`[C]`), `k.num_batches_tracked` (`i64`, rank 0) |
+//! | `Relu`, `Relu6`, `Tanh`, `Sigmoid`, `LeakyRelu`, `Identity`, `Flatten`, pooling | none |
 //!
 //! Put an `Identity` where the `Sequential` has another parameter-free
-//! module (`Dropout`, `Flatten`) so the indices line up. The file records no
+//! module (`Dropout`) so the indices line up. Feature maps need no
+//! conversion of weights: a convolution's weight is reordered like any
+//! tensor, and `Flatten` writes PyTorch's flattening order, so the `Linear`
+//! after it takes PyTorch's weight as it is (`tests/torch_layers.rs`). The file records no
 //! activations: matching them is up to you. PyTorch stores a tensor
 //! row-major (its last index fastest); it is reordered into stackprop's
 //! column-major order of the same shape on the way in (for a dense weight
