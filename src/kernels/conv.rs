@@ -13,10 +13,12 @@
 //! (`G_t += dY·X_tᵀ`) and [`tr_matmul_into`] (`W_tᵀ·dY`, scattered back,
 //! added, into `∂J/∂x`).
 //!
-//! Where a tap reads is the layer's geometry: `src(p, t)` gives the offset
-//! in the input slice of the `C_in` values tap `t` reads for output
-//! position `p` of the batch (positions numbered sample after sample), or
-//! `None` for padding.
+//! Where a tap reads is the layer's geometry, a [`Reads`]: [`Vectors`]
+//! (`src(p, t)` gives the offset in the input slice of the `C_in` values
+//! tap `t` reads for output position `p` of the batch, positions numbered
+//! sample after sample, or `None` for padding) or, for a layer with one
+//! input channel, [`Scalars`]: `G` taps at a time, so that a product's
+//! inner dimension is `G` (the kernel size) rather than 1.
 
 use super::{affine_into, matmul_tr_acc, row_sums_acc, tr_matmul_into, zeroed};
 use crate::lanes;
@@ -27,31 +29,85 @@ use nalgebra::{SMatrix, SVector};
 /// register tile on x86-64, 4 elsewhere.
 pub const BLOCK: usize = if cfg!(target_arch = "x86_64") { 12 } else { 4 };
 
-/// Gathers the `CI`-vectors `src(q)` of `x` into the columns `q < n` of
-/// `cols` (zeros for `None` and for `q ≥ n`).
-#[inline(always)]
-fn gather<T: Real, const CI: usize>(
-    cols: &mut SMatrix<T, CI, BLOCK>,
-    x: &[T],
-    n: usize,
-    src: impl Fn(usize) -> Option<usize>,
-) {
-    for (q, col) in cols.as_mut_slice().chunks_exact_mut(CI.max(1)).enumerate() {
-        match if q < n { src(q) } else { None } {
-            Some(o) => col.copy_from_slice(&x[o..o + CI]),
+/// Where the products of a convolution read: the `G` values of the column
+/// of output position `p` for the product (tap group) `t`.
+pub trait Reads<const G: usize> {
+    /// Writes the column into `col` (zeros for padding).
+    fn gather<T: Real>(&self, x: &[T], p: usize, t: usize, col: &mut [T]);
+    /// Adds `dcol` where the column was read from.
+    fn scatter<T: Real>(&self, dx: &mut [T], p: usize, t: usize, dcol: &[T]);
+}
+
+/// Each product reads the `G` contiguous values (the input channels of one
+/// position) at `src(p, t)`.
+pub struct Vectors<F>(pub F);
+
+impl<F: Fn(usize, usize) -> Option<usize>, const G: usize> Reads<G> for Vectors<F> {
+    #[inline(always)]
+    fn gather<T: Real>(&self, x: &[T], p: usize, t: usize, col: &mut [T]) {
+        match (self.0)(p, t) {
+            Some(o) => col.copy_from_slice(&x[o..o + G]),
             None => col.fill(T::zero()),
+        }
+    }
+    #[inline(always)]
+    fn scatter<T: Real>(&self, dx: &mut [T], p: usize, t: usize, dcol: &[T]) {
+        if let Some(o) = (self.0)(p, t) {
+            lanes::add_assign(&mut dx[o..o + G], dcol);
+        }
+    }
+}
+
+/// One input channel: product `t` reads the values of taps `t·G .. t·G + G`,
+/// tap `k` at `src(p, k)` (so the `G` taps of a product are one matrix
+/// `C_out × G` of the weight).
+pub struct Scalars<F>(pub F);
+
+impl<F: Fn(usize, usize) -> Option<usize>, const G: usize> Reads<G> for Scalars<F> {
+    #[inline(always)]
+    fn gather<T: Real>(&self, x: &[T], p: usize, t: usize, col: &mut [T]) {
+        for (j, c) in col.iter_mut().enumerate() {
+            *c = (self.0)(p, t * G + j).map_or(T::zero(), |o| x[o]);
+        }
+    }
+    #[inline(always)]
+    fn scatter<T: Real>(&self, dx: &mut [T], p: usize, t: usize, dcol: &[T]) {
+        for (j, &d) in dcol.iter().enumerate() {
+            if let Some(o) = (self.0)(p, t * G + j) {
+                dx[o] += d;
+            }
+        }
+    }
+}
+
+/// Gathers the columns `q < n` of the block at `p0` for product `t` into
+/// `cols` (zeros for `q ≥ n`).
+#[inline(always)]
+fn gather<T: Real, const G: usize>(
+    cols: &mut SMatrix<T, G, BLOCK>,
+    x: &[T],
+    p0: usize,
+    n: usize,
+    t: usize,
+    reads: &impl Reads<G>,
+) {
+    for (q, col) in cols.as_mut_slice().chunks_exact_mut(G.max(1)).enumerate() {
+        if q < n {
+            reads.gather(x, p0 + q, t, col);
+        } else {
+            col.fill(T::zero());
         }
     }
 }
 
 /// `y = b·1ᵀ + Σ_t W_t·X_t` for every output position: `y` holds `CO`
-/// values per position, `w` one matrix per tap (at least one).
+/// values per position, `w` one matrix per product (at least one).
 pub fn conv_forward<T: Real, const CI: usize, const CO: usize>(
     w: &[SMatrix<T, CO, CI>],
     b: Option<&SVector<T, CO>>,
     x: &[T],
     y: &mut [T],
-    src: impl Fn(usize, usize) -> Option<usize>,
+    reads: &impl Reads<CI>,
 ) {
     let positions = y.len() / CO.max(1);
     let mut cols = zeroed::<T, CI, BLOCK>();
@@ -61,7 +117,7 @@ pub fn conv_forward<T: Real, const CI: usize, const CO: usize>(
     while p0 < positions {
         let n = BLOCK.min(positions - p0);
         for (t, wt) in w.iter().enumerate() {
-            gather(&mut cols, x, n, |q| src(p0 + q, t));
+            gather(&mut cols, x, p0, n, t, reads);
             if t == 0 {
                 affine_into(wt, &cols, b, &mut acc);
             } else {
@@ -91,7 +147,7 @@ pub fn conv_backward<T: Real, const CI: usize, const CO: usize>(
     gw: &mut [SMatrix<T, CO, CI>],
     mut gb: Option<&mut SVector<T, CO>>,
     mut dx: Option<&mut [T]>,
-    src: impl Fn(usize, usize) -> Option<usize>,
+    reads: &impl Reads<CI>,
 ) {
     let positions = dy.len() / CO.max(1);
     let mut cols = zeroed::<T, CI, BLOCK>();
@@ -112,7 +168,7 @@ pub fn conv_backward<T: Real, const CI: usize, const CO: usize>(
             if let Some(gb) = gb.as_deref_mut().filter(|_| t == 0) {
                 row_sums_acc(gb, &dys);
             }
-            gather(&mut cols, x, n, |q| src(p0 + q, t));
+            gather(&mut cols, x, p0, n, t, reads);
             matmul_tr_acc(gt, &dys, &cols);
             if let Some(dx) = dx.as_deref_mut() {
                 if transpose {
@@ -121,9 +177,7 @@ pub fn conv_backward<T: Real, const CI: usize, const CO: usize>(
                     tr_matmul_into(wk, &dys, &mut dcols);
                 }
                 for (q, dc) in dcols.as_slice().chunks_exact(CI.max(1)).take(n).enumerate() {
-                    if let Some(o) = src(p0 + q, t) {
-                        lanes::add_assign(&mut dx[o..o + CI], dc);
-                    }
+                    reads.scatter(dx, p0 + q, t, dc);
                 }
             }
             p0 += n;

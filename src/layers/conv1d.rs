@@ -1,7 +1,7 @@
 //! The 1D convolution, PyTorch's `nn.Conv1d` with zero padding.
 
 use crate::infer::{self, Run};
-use crate::kernels::conv::{BLOCK, conv_backward, conv_forward};
+use crate::kernels::conv::{BLOCK, Scalars, Vectors, conv_backward, conv_forward};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
@@ -155,6 +155,39 @@ impl<
         }
     }
 
+    /// The forward pass on flat slices: with one input channel the `K` taps
+    /// are one `CO × K` product per block of positions ([`Scalars`]: inner
+    /// dimension `K`, not 1), else one `CO × CI` product per tap.
+    #[inline(always)]
+    fn conv(&self, x: &[T], y: &mut [T])
+    where
+        T: Pod,
+    {
+        if CI == 1 {
+            let w: &SMatrix<T, CO, K> = bytemuck::cast_ref(&self.weight);
+            conv_forward(core::slice::from_ref(w), Some(&self.bias), x, y, &Scalars(Self::src()))
+        } else {
+            conv_forward(&self.weight, Some(&self.bias), x, y, &Vectors(Self::src()))
+        }
+    }
+
+    /// The backward pass on flat slices (see [`Self::conv`]).
+    #[inline(always)]
+    fn conv_back(&self, x: &[T], dy: &[T], grads: &mut Self, dx: Option<&mut [T]>)
+    where
+        T: Pod,
+    {
+        let gb = Some(&mut grads.bias);
+        if CI == 1 {
+            let w: &SMatrix<T, CO, K> = bytemuck::cast_ref(&self.weight);
+            let gw: &mut SMatrix<T, CO, K> = bytemuck::cast_mut(&mut grads.weight);
+            let (w, gw) = (core::slice::from_ref(w), core::slice::from_mut(gw));
+            conv_backward(w, x, dy, gw, gb, dx, &Scalars(Self::src()))
+        } else {
+            conv_backward(&self.weight, x, dy, &mut grads.weight, gb, dx, &Vectors(Self::src()))
+        }
+    }
+
     /// Where tap `k` reads for output position `p` of a batch: the offset
     /// of its `CI` input values, or `None` in the padding.
     #[inline(always)]
@@ -236,7 +269,7 @@ impl<T: Elem + Pod, const CI: usize, const CO: usize, const K: usize, const S: u
     }
 }
 
-impl<T: Real, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const D: usize, const L: usize, const NO: usize, const N: usize, const B: usize>
+impl<T: Real + Pod, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const D: usize, const L: usize, const NO: usize, const N: usize, const B: usize>
     Layer<SMatrix<T, N, B>> for Conv1d<T, CI, CO, K, S, P, D, L, NO>
 {
     type Output = SMatrix<T, NO, B>;
@@ -262,13 +295,13 @@ impl<T: Real + Pod, const CI: usize, const CO: usize, const K: usize, const S: u
     fn run(&self, arena: &mut [T], front: bool) -> bool {
         const { expect_product("Conv1d", "the input size", CI, L, "in channels × length", N) };
         infer::step(arena, front, N * B, NO * B, |x, y| {
-            conv_forward(&self.weight, Some(&self.bias), x, y, Self::src())
+            self.conv(x, y)
         })
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: Real, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const D: usize, const L: usize, const NO: usize, const N: usize, const B: usize>
+impl<T: Real + Pod, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const D: usize, const L: usize, const NO: usize, const N: usize, const B: usize>
     Train<SMatrix<T, N, B>> for Conv1d<T, CI, CO, K, S, P, D, L, NO>
 {
     type Cache = ();
@@ -276,7 +309,7 @@ impl<T: Real, const CI: usize, const CO: usize, const K: usize, const S: usize, 
     #[inline]
     fn forward_train(&self, x: &SMatrix<T, N, B>, _: &mut (), y: &mut SMatrix<T, NO, B>) {
         const { expect_product("Conv1d", "the input size", CI, L, "in channels × length", N) };
-        conv_forward(&self.weight, Some(&self.bias), x.as_slice(), y.as_mut_slice(), Self::src());
+        self.conv(x.as_slice(), y.as_mut_slice());
     }
 
     /// In [`Grads::Write`] mode zeroes `grads` first.
@@ -294,7 +327,7 @@ impl<T: Real, const CI: usize, const CO: usize, const K: usize, const S: usize, 
             grads.set_zero();
         }
         let mut run = |dx: Option<&mut [T]>| {
-            conv_backward(&self.weight, x.as_slice(), dy.as_slice(), &mut grads.weight, Some(&mut grads.bias), dx, Self::src())
+            self.conv_back(x.as_slice(), dy.as_slice(), grads, dx)
         };
         let mut done = false;
         let b = Dd::backward(|dx: &mut SMatrix<T, N, B>| {

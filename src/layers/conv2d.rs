@@ -2,7 +2,7 @@
 //! padding.
 
 use crate::infer::{self, Run};
-use crate::kernels::conv::{BLOCK, conv_backward, conv_forward};
+use crate::kernels::conv::{BLOCK, Scalars, Vectors, conv_backward, conv_forward};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
@@ -183,6 +183,40 @@ impl<
         }
     }
 
+    /// The forward pass on flat slices: with one input channel the `K` taps
+    /// of a kernel column are one `CO × K` product per block of positions
+    /// ([`Scalars`]: inner dimension `K`, not 1), else one `CO × CI`
+    /// product per tap.
+    #[inline(always)]
+    fn conv(&self, x: &[T], y: &mut [T])
+    where
+        T: Pod,
+    {
+        if CI == 1 {
+            let w: &[SMatrix<T, CO, K>; K] = bytemuck::cast_ref(&self.weight);
+            conv_forward(w, Some(&self.bias), x, y, &Scalars(Self::src()))
+        } else {
+            conv_forward(self.weight.as_flattened(), Some(&self.bias), x, y, &Vectors(Self::src()))
+        }
+    }
+
+    /// The backward pass on flat slices (see [`Self::conv`]).
+    #[inline(always)]
+    fn conv_back(&self, x: &[T], dy: &[T], grads: &mut Self, dx: Option<&mut [T]>)
+    where
+        T: Pod,
+    {
+        let gb = Some(&mut grads.bias);
+        if CI == 1 {
+            let w: &[SMatrix<T, CO, K>; K] = bytemuck::cast_ref(&self.weight);
+            let gw: &mut [SMatrix<T, CO, K>; K] = bytemuck::cast_mut(&mut grads.weight);
+            conv_backward(w, x, dy, gw, gb, dx, &Scalars(Self::src()))
+        } else {
+            let (w, gw) = (self.weight.as_flattened(), grads.weight.as_flattened_mut());
+            conv_backward(w, x, dy, gw, gb, dx, &Vectors(Self::src()))
+        }
+    }
+
     /// Where tap `t = kh + K·kw` reads for output position `p` of a batch
     /// (`ho + HO·wo` within a sample): the offset of its `CI` input values,
     /// or `None` in the padding.
@@ -269,7 +303,7 @@ impl<T: Elem + Pod, const CI: usize, const CO: usize, const K: usize, const S: u
     }
 }
 
-impl<T: Real, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const NO: usize, const N: usize, const B: usize>
+impl<T: Real + Pod, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const NO: usize, const N: usize, const B: usize>
     Layer<SMatrix<T, N, B>> for Conv2d<T, CI, CO, K, S, P, H, W, NO>
 {
     type Output = SMatrix<T, NO, B>;
@@ -295,13 +329,13 @@ impl<T: Real + Pod, const CI: usize, const CO: usize, const K: usize, const S: u
     fn run(&self, arena: &mut [T], front: bool) -> bool {
         const { expect("Conv2d", "the input size (in channels × height × width)", CI * H * W, N, "") };
         infer::step(arena, front, N * B, NO * B, |x, y| {
-            conv_forward(self.weight.as_flattened(), Some(&self.bias), x, y, Self::src())
+            self.conv(x, y)
         })
     }
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: Real, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const NO: usize, const N: usize, const B: usize>
+impl<T: Real + Pod, const CI: usize, const CO: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const NO: usize, const N: usize, const B: usize>
     Train<SMatrix<T, N, B>> for Conv2d<T, CI, CO, K, S, P, H, W, NO>
 {
     type Cache = ();
@@ -309,7 +343,7 @@ impl<T: Real, const CI: usize, const CO: usize, const K: usize, const S: usize, 
     #[inline]
     fn forward_train(&self, x: &SMatrix<T, N, B>, _: &mut (), y: &mut SMatrix<T, NO, B>) {
         const { expect("Conv2d", "the input size (in channels × height × width)", CI * H * W, N, "") };
-        conv_forward(self.weight.as_flattened(), Some(&self.bias), x.as_slice(), y.as_mut_slice(), Self::src());
+        self.conv(x.as_slice(), y.as_mut_slice());
     }
 
     /// In [`Grads::Write`] mode zeroes `grads` first.
@@ -327,8 +361,7 @@ impl<T: Real, const CI: usize, const CO: usize, const K: usize, const S: usize, 
             grads.set_zero();
         }
         let mut run = |dx: Option<&mut [T]>| {
-            let (gw, gb) = (grads.weight.as_flattened_mut(), Some(&mut grads.bias));
-            conv_backward(self.weight.as_flattened(), x.as_slice(), dy.as_slice(), gw, gb, dx, Self::src())
+            self.conv_back(x.as_slice(), dy.as_slice(), grads, dx)
         };
         let mut done = false;
         let b = Dd::backward(|dx: &mut SMatrix<T, N, B>| {
