@@ -40,13 +40,14 @@ fn v(k: usize) -> f32 {
 }
 
 fn bn<const C: usize>() -> BatchNorm<f32, C> {
-    let mut b = BatchNorm::default();
-    b.weight = nalgebra::SVector::from_fn(|c, _| 1.0 + v(c) / 4.0);
-    b.bias = nalgebra::SVector::from_fn(|c, _| v(c + 5));
-    b.running_mean = nalgebra::SVector::from_fn(|c, _| v(c + 9) / 2.0);
-    b.running_var = nalgebra::SVector::from_fn(|c, _| 1.5 + v(c + 2) / 2.0);
-    b.num_batches_tracked = 12;
-    b
+    BatchNorm {
+        weight: nalgebra::SVector::from_fn(|c, _| 1.0 + v(c) / 4.0),
+        bias: nalgebra::SVector::from_fn(|c, _| v(c + 5)),
+        running_mean: nalgebra::SVector::from_fn(|c, _| v(c + 9) / 2.0),
+        running_var: nalgebra::SVector::from_fn(|c, _| 1.5 + v(c + 2) / 2.0),
+        num_batches_tracked: 12,
+        ..Default::default()
+    }
 }
 
 fn nets() -> (Net1, Net2) {
@@ -57,7 +58,7 @@ fn nets() -> (Net1, Net2) {
         MaxPool1d::new(),
         AvgPool1d::new(),
         Flatten::new(),
-        Linear::from_fn(|o, i| v(2 * o + i + 1), |o| v(o))
+        Linear::from_fn(|o, i| v(2 * o + i + 1), v)
     ];
     let net2 = seq![
         Conv2d::from_fn(|o, i, kh, kw| v(o + i + 3 * kh + 5 * kw), |o| v(o + 2)),

@@ -1,7 +1,7 @@
 //! Global average pooling: the mean of each channel over all positions of
 //! a 1D or 2D feature map.
 
-use super::avg_pool1d::{avg_backward, avg_forward};
+use super::pool1d::{Avg, Reduce};
 use crate::infer::{self, Run};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{AnyScalar, Desc, Module};
@@ -96,7 +96,7 @@ impl<T: Real + bytemuck::Pod, const C: usize, const N: usize, const B: usize> Ru
     fn run(&self, arena: &mut [T], front: bool) -> bool {
         let positions = const { positions(C, N) };
         infer::step(arena, front, N * B, C * B, |x, y| {
-            avg_forward::<T, C>(positions, x, y, |b, t| C * (b * positions + t))
+            Avg::forward::<T, C>(positions, x, y, |b, t| C * (b * positions + t))
         })
     }
 }
@@ -108,7 +108,7 @@ impl<T: Real, const C: usize, const N: usize, const B: usize> Train<SMatrix<T, N
     #[inline]
     fn forward_train(&self, x: &SMatrix<T, N, B>, _: &mut (), y: &mut SMatrix<T, C, B>) {
         let positions = const { positions(C, N) };
-        avg_forward::<T, C>(positions, x.as_slice(), y.as_mut_slice(), |b, t| C * (b * positions + t));
+        Avg::forward::<T, C>(positions, x.as_slice(), y.as_mut_slice(), |b, t| C * (b * positions + t));
     }
 
     /// No parameters: nothing that could be non-finite.
@@ -125,7 +125,7 @@ impl<T: Real, const C: usize, const N: usize, const B: usize> Train<SMatrix<T, N
         let positions = const { positions(C, N) };
         D::backward(
             |dx: &mut SMatrix<T, N, B>| {
-                avg_backward::<T, C>(positions, dy.as_slice(), dx.as_mut_slice(), |b, t| C * (b * positions + t))
+                Avg::backward::<T, C>(positions, &[], &[], dy.as_slice(), dx.as_mut_slice(), |b, t| C * (b * positions + t))
             },
             true,
         )

@@ -1,7 +1,7 @@
 //! Layers, one kind per file: dense ([`Linear`], [`LinearNoBias`]),
 //! convolutions ([`Conv1d`], [`Conv2d`], [`DepthwiseConv2d`]), pooling
-//! ([`MaxPool1d`], [`MaxPool2d`], [`AvgPool1d`], [`AvgPool2d`],
-//! [`GlobalAvgPool`]), [`Flatten`], [`BatchNorm`], the activation layers,
+//! ([`Pool1d`] and [`Pool2d`] as [`MaxPool1d`], [`AvgPool1d`],
+//! [`MaxPool2d`], [`AvgPool2d`]; [`GlobalAvgPool`]), [`Flatten`], [`BatchNorm`], the activation layers,
 //! and the residual block ([`Residual`]). Feature maps have one layout for
 //! every layer ([`crate::shape`]).
 //!
@@ -36,8 +36,6 @@ macro_rules! layers {
 
 layers! {
     activation,
-    avg_pool1d,
-    avg_pool2d,
     batch_norm,
     conv1d,
     conv2d,
@@ -46,8 +44,8 @@ layers! {
     global_avg_pool,
     linear,
     linear_no_bias,
-    max_pool1d,
-    max_pool2d,
+    pool1d,
+    pool2d,
     residual,
 }
 
