@@ -127,6 +127,40 @@ pub trait Dx {
     fn backward<X: Zeros>(f: impl FnOnce(&mut X), finite: bool) -> Backward<Self::Out<X>>;
 }
 
+/// [`Dx::backward`] for a pass that computes the parameter gradient in
+/// any case and the input gradient only if `D` wants it: `f(Some(dx))`
+/// with the zeroed values of `∂J/∂x` to add into ([`WithDx`]), or
+/// `f(None)` ([`NoDx`]). What the convolutions' backward passes, which
+/// compute both in one walk over the positions, return.
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// use stackprop::layer::{backward_slices, NoDx, WithDx};
+/// let b = backward_slices::<WithDx, f32, 2, 1>(true, |dx| dx.unwrap().fill(1.0));
+/// assert_eq!(b.dx, SMatrix::<f32, 2, 1>::repeat(1.0));
+/// let mut called = false;
+/// let _ = backward_slices::<NoDx, f32, 2, 1>(true, |dx| called = dx.is_none());
+/// assert!(called);
+/// ```
+#[inline(always)]
+pub fn backward_slices<D: Dx, T: crate::module::Elem, const N: usize, const B: usize>(
+    finite: bool,
+    mut f: impl FnMut(Option<&mut [T]>),
+) -> Backward<D::Out<nalgebra::SMatrix<T, N, B>>> {
+    let mut done = false;
+    let b = D::backward(
+        |dx: &mut nalgebra::SMatrix<T, N, B>| {
+            f(Some(dx.as_mut_slice()));
+            done = true;
+        },
+        finite,
+    );
+    if !done {
+        f(None);
+    }
+    b
+}
+
 /// Backward returns `∂J/∂x`.
 #[derive(Clone, Copy, Debug)]
 pub struct WithDx;

@@ -2,7 +2,7 @@
 
 use crate::infer::{self, Run};
 use crate::kernels::conv::{BLOCK, Scalars, Vectors, conv_backward, conv_forward};
-use crate::layer::{Backward, Dx, Grads, Layer, Train};
+use crate::layer::{Backward, Dx, Grads, Layer, Train, backward_slices};
 use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
 use crate::scalar::Real;
@@ -326,17 +326,6 @@ impl<T: Real + Pod, const CI: usize, const CO: usize, const K: usize, const S: u
         if mode == Grads::Write {
             grads.set_zero();
         }
-        let mut run = |dx: Option<&mut [T]>| {
-            self.conv_back(x.as_slice(), dy.as_slice(), grads, dx)
-        };
-        let mut done = false;
-        let b = Dd::backward(|dx: &mut SMatrix<T, N, B>| {
-            run(Some(dx.as_mut_slice()));
-            done = true;
-        }, false);
-        if !done {
-            run(None);
-        }
-        b
+        backward_slices::<Dd, T, N, B>(false, |dx| self.conv_back(x.as_slice(), dy.as_slice(), grads, dx))
     }
 }
