@@ -114,26 +114,37 @@ pub fn matrix_mut<T: Scalar + Pod, const R: usize, const C: usize>(
 }
 
 /// Runs `net` on `x` in `arena` and returns the output: `x` is copied to
-/// the front, the layers run in turn, the output is copied out.
+/// the front, the layers run in turn, the output is copied out. The arena
+/// is an array, so its size is checked at compile time: one shorter than
+/// [`Run::ARENA`] does not build.
 ///
-/// # Panics
-///
-/// If `arena` holds fewer than [`Run::ARENA`] scalars.
-pub fn forward_in<L, T, const N: usize, const B: usize, const M: usize>(
+/// ```compile_fail
+/// use nalgebra::SMatrix;
+/// use stackprop::{infer, Linear};
+/// let l = Linear::<f32, 4, 8>::zeros();
+/// let mut arena = [0.0f32; 11]; // Run::ARENA is 4 + 8
+/// let _ = infer::forward_in(&l, &SMatrix::<f32, 4, 1>::zeros(), &mut arena);
+/// ```
+pub fn forward_in<L, T, const N: usize, const B: usize, const M: usize, const E: usize>(
     net: &L,
     x: &SMatrix<T, N, B>,
-    arena: &mut [T],
+    arena: &mut [T; E],
 ) -> SMatrix<T, M, B>
 where
     T: Scalar + Pod,
     L: Run<SMatrix<T, N, B>, Elem = T, Output = SMatrix<T, M, B>>,
     SMatrix<T, M, B>: Zeros,
 {
-    assert!(arena.len() >= L::ARENA, "stackprop: the arena is smaller than Run::ARENA");
+    const {
+        crate::shape::require(
+            E >= L::ARENA,
+            "infer::forward_in",
+            "the arena is shorter than Run::ARENA",
+        )
+    };
     arena[..N * B].copy_from_slice(x.as_slice());
     let front = net.run(arena, true);
-    let len = arena.len();
-    let out = if front { &arena[..M * B] } else { &arena[len - M * B..] };
+    let out = if front { &arena[..M * B] } else { &arena[E - M * B..] };
     *matrix(out)
 }
 
