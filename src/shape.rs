@@ -181,6 +181,60 @@ pub(crate) const fn expect_product(
     m.fail()
 }
 
+/// The output length of a window layer (convolution or pooling) over `l`
+/// positions, checked at compile time: sizes at least 1, a kernel that
+/// fits, and an output size `no` of `c·lo` values; the build fails naming
+/// `layer`, the size `no` must be and its factors (`names`).
+#[allow(clippy::too_many_arguments)] // PyTorch's window parameters, one by one
+pub(crate) const fn out_1d(
+    layer: &str,
+    names: &str,
+    c: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+    d: usize,
+    l: usize,
+    no: usize,
+) -> usize {
+    require(
+        c > 0 && k > 0 && s > 0 && d > 0,
+        layer,
+        "channels, kernel size, stride and dilation must be at least 1",
+    );
+    let lo = conv_len(l, k, s, p, d);
+    require(lo > 0, layer, "the (dilated) kernel is longer than the (padded) input");
+    expect_product(layer, "the output size NO", c, lo, names, no);
+    lo
+}
+
+/// [`out_1d`] for a `K × K` window over an `h × w` map: the output height
+/// and width, checked likewise (`no = c·ho·wo`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) const fn out_2d(
+    layer: &str,
+    c: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+    h: usize,
+    w: usize,
+    no: usize,
+) -> (usize, usize) {
+    require(c > 0 && k > 0 && s > 0, layer, "channels, kernel size and stride must be at least 1");
+    let (ho, wo) = (conv_len(h, k, s, p, 1), conv_len(w, k, s, p, 1));
+    require(ho > 0 && wo > 0, layer, "the kernel is larger than the (padded) input");
+    expect_product(
+        layer,
+        "the output size NO",
+        c,
+        ho * wo,
+        "channels × output height × output width",
+        no,
+    );
+    (ho, wo)
+}
+
 /// Fails the build with `stackprop: {layer}: {what}` unless `ok`.
 pub(crate) const fn require(ok: bool, layer: &str, what: &str) {
     if ok {

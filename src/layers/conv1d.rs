@@ -6,7 +6,7 @@ use crate::layer::{Backward, Dx, Grads, Layer, Train, backward_slices};
 use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
 use crate::scalar::Real;
-use crate::shape::{conv_len, expect_product, require};
+use crate::shape::{expect_product, out_1d, require};
 use crate::zeros::{ConstZeros, Zeros};
 use bytemuck::Pod;
 use nalgebra::{SMatrix, SVector};
@@ -14,7 +14,7 @@ use nalgebra::{SMatrix, SVector};
 /// A 1D convolution from `CI` channels of length `L` to `CO` channels:
 /// kernel size `K`, stride `S`, zero padding `P` on both ends, dilation
 /// `D`; `NO` is the output size per sample, `CO × conv_len(L, K, S, P, D)`
-/// ([`conv_len`]), checked at compile time.
+/// ([`conv_len`](crate::shape::conv_len)), checked at compile time.
 ///
 /// `y[o, l] = b[o] + Σ_{i,k} W[o, i, k] · x[i, l·S + k·D − P]` (`x` zero
 /// outside `0..L`), PyTorch's `nn.Conv1d(CI, CO, K, stride=S, padding=P,
@@ -76,11 +76,8 @@ impl<
     /// The output length, `conv_len(L, K, S, P, D)`; evaluating it checks
     /// every size of the type at compile time.
     pub const LO: usize = {
-        require(CI > 0 && CO > 0 && K > 0 && S > 0 && D > 0, "Conv1d", "channels, kernel size, stride and dilation must be at least 1");
-        let lo = conv_len(L, K, S, P, D);
-        require(lo > 0, "Conv1d", "the dilated kernel is longer than the padded input");
-        expect_product("Conv1d", "the output size NO", CO, lo, "out channels × output length", NO);
-        lo
+        require(CI > 0, "Conv1d", "the input channels must be at least 1");
+        out_1d("Conv1d", "out channels × output length", CO, K, S, P, D, L, NO)
     };
 
     /// Number of parameters, `CO·CI·K + CO`.

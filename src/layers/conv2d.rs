@@ -7,7 +7,7 @@ use crate::layer::{Backward, Dx, Grads, Layer, Train, backward_slices};
 use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
 use crate::scalar::Real;
-use crate::shape::{conv_len, expect, require};
+use crate::shape::{conv_len, expect, out_2d, require};
 use crate::zeros::{ConstZeros, Zeros};
 use bytemuck::Pod;
 use nalgebra::{SMatrix, SVector};
@@ -85,11 +85,8 @@ impl<
     /// The output height, `conv_len(H, K, S, P, 1)`; evaluating it checks
     /// every size of the type at compile time.
     pub const HO: usize = {
-        require(CI > 0 && CO > 0 && K > 0 && S > 0, "Conv2d", "channels, kernel size and stride must be at least 1");
-        let (ho, wo) = (conv_len(H, K, S, P, 1), conv_len(W, K, S, P, 1));
-        require(ho > 0 && wo > 0, "Conv2d", "the kernel is larger than the padded input");
-        expect("Conv2d", "the output size (its last parameter, out channels × output height × output width)", CO * ho * wo, NO, "");
-        ho
+        require(CI > 0, "Conv2d", "the input channels must be at least 1");
+        out_2d("Conv2d", CO, K, S, P, H, W, NO).0
     };
 
     /// The output width, `conv_len(W, K, S, P, 1)` (checked with

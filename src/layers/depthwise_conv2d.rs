@@ -6,7 +6,7 @@ use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{Data, DataMut, Desc, Elem, Module, ParamKind};
 use crate::rng::{Init, Rng};
 use crate::scalar::Real;
-use crate::shape::{conv_len, expect, require};
+use crate::shape::{conv_len, expect, out_2d};
 use crate::zeros::{ConstZeros, Zeros};
 use bytemuck::Pod;
 use nalgebra::{SMatrix, SVector};
@@ -79,11 +79,7 @@ impl<
     /// The output height, `conv_len(H, K, S, P, 1)`; evaluating it checks
     /// every size of the type at compile time.
     pub const HO: usize = {
-        require(C > 0 && K > 0 && S > 0, "DepthwiseConv2d", "channels, kernel size and stride must be at least 1");
-        let (ho, wo) = (conv_len(H, K, S, P, 1), conv_len(W, K, S, P, 1));
-        require(ho > 0 && wo > 0, "DepthwiseConv2d", "the kernel is larger than the padded input");
-        expect("DepthwiseConv2d", "the output size (its last parameter, channels × output height × output width)", C * ho * wo, NO, "");
-        ho
+        out_2d("DepthwiseConv2d", C, K, S, P, H, W, NO).0
     };
 
     /// The output width, `conv_len(W, K, S, P, 1)` (checked with

@@ -8,7 +8,7 @@ use crate::lanes;
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{AnyScalar, Desc, Module};
 use crate::scalar::{Real, lit};
-use crate::shape::{conv_len, expect, require};
+use crate::shape::{expect, out_1d};
 use crate::zeros::{ConstZeros, Zeros};
 use core::fmt::Debug;
 use core::marker::PhantomData;
@@ -163,7 +163,7 @@ impl Reduce for Avg {
 
 /// Pooling over windows of `K` positions, `S` apart, of `C` channels of
 /// length `L`, reduced by `R` ([`Max`], [`Avg`]); `NO` is the output size
-/// per sample, `C × conv_len(L, K, S, 0, 1)` ([`conv_len`]), checked at
+/// per sample, `C × conv_len(L, K, S, 0, 1)` ([`conv_len`](crate::shape::conv_len)), checked at
 /// compile time. Use it as [`MaxPool1d`] or [`AvgPool1d`].
 ///
 /// PyTorch's `nn.MaxPool1d(K, stride=S)` / `nn.AvgPool1d(K, stride=S)` (no
@@ -218,11 +218,7 @@ impl<R: Reduce, const C: usize, const K: usize, const S: usize, const L: usize, 
     /// The output length, `conv_len(L, K, S, 0, 1)`; evaluating it checks
     /// every size of the type at compile time.
     pub const LO: usize = {
-        require(C > 0 && K > 0 && S > 0, R::KIND_1D, "channels, kernel size and stride must be at least 1");
-        let lo = conv_len(L, K, S, 0, 1);
-        require(lo > 0, R::KIND_1D, "the kernel is longer than the input");
-        expect(R::KIND_1D, "the output size (its last parameter, channels × output length)", C * lo, NO, "");
-        lo
+        out_1d(R::KIND_1D, "channels × output length", C, K, S, 0, 1, L, NO)
     };
 
     /// The layer (checks its sizes at compile time).

@@ -6,7 +6,7 @@ use crate::infer::{self, Run};
 use crate::layer::{Backward, Dx, Grads, Layer, Train};
 use crate::module::{AnyScalar, Desc, Module};
 use crate::scalar::Real;
-use crate::shape::{conv_len, expect, require};
+use crate::shape::{expect, out_2d};
 use crate::zeros::{ConstZeros, Zeros};
 use core::fmt::Debug;
 use core::marker::PhantomData;
@@ -15,7 +15,7 @@ use nalgebra::SMatrix;
 /// Pooling over `K × K` windows, `S` apart in both directions, of `C`
 /// channels of `H × W` maps, reduced by `R` ([`Max`], [`Avg`]); `NO` is the
 /// output size per sample, `C × conv_len(H, K, S, 0, 1) ×
-/// conv_len(W, K, S, 0, 1)` ([`conv_len`]), checked at compile time. Use it
+/// conv_len(W, K, S, 0, 1)` ([`conv_len`](crate::shape::conv_len)), checked at compile time. Use it
 /// as [`MaxPool2d`] or [`AvgPool2d`].
 ///
 /// PyTorch's `nn.MaxPool2d(K, stride=S)` / `nn.AvgPool2d(K, stride=S)` (no
@@ -74,11 +74,7 @@ impl<R: Reduce, const C: usize, const K: usize, const S: usize, const H: usize, 
     /// `conv_len(W, K, S, 0, 1)`; evaluating it checks every size of the
     /// type at compile time.
     pub const HWO: (usize, usize) = {
-        require(C > 0 && K > 0 && S > 0, R::KIND_2D, "channels, kernel size and stride must be at least 1");
-        let (ho, wo) = (conv_len(H, K, S, 0, 1), conv_len(W, K, S, 0, 1));
-        require(ho > 0 && wo > 0, R::KIND_2D, "the kernel is larger than the input");
-        expect(R::KIND_2D, "the output size (its last parameter, channels × output height × output width)", C * ho * wo, NO, "");
-        (ho, wo)
+        out_2d(R::KIND_2D, C, K, S, 0, H, W, NO)
     };
 
     /// The layer (checks its sizes at compile time).
