@@ -29,7 +29,6 @@ mod common;
 use common::{Curves, Standardizer};
 use nalgebra::SMatrix;
 use stackprop::data::shuffle_together;
-use stackprop::io::{file_size, load, save};
 use stackprop::metrics::ConfusionMatrix;
 use stackprop::prelude::*;
 use std::error::Error as StdError;
@@ -137,13 +136,9 @@ fn run(seed: u64) -> Result<f64, Box<dyn StdError>> {
     // network takes raw pixels. Check it by loading it back.
     let mut deployed = net;
     scaler.fold_into(&mut deployed.0);
-    let mut bytes = vec![0u8; file_size::<Net>()];
-    let n = save(&deployed, &mut bytes)?;
     let dir = common::out_dir("digits")?;
     let weights = dir.join("digits.spw");
-    std::fs::write(&weights, &bytes[..n])?;
-    let mut loaded = Net::default();
-    load(&mut loaded, &std::fs::read(&weights)?)?;
+    let (loaded, n) = common::save_and_reload(&deployed, &weights)?;
     let raw_test = Dataset::new(&raw[TRAIN..], &table.y[TRAIN..])?;
     let raw_cm = evaluate(&loaded, &raw_test)?;
     println!(

@@ -32,7 +32,6 @@ mod common;
 use common::{Curves, Standardizer};
 use nalgebra::SMatrix;
 use stackprop::data::shuffle_together;
-use stackprop::io::{file_size, load, save};
 use stackprop::metrics::ConfusionMatrix;
 use stackprop::prelude::*;
 use stackprop::shape::from_row_major;
@@ -148,13 +147,9 @@ fn run(seed: u64) -> Result<f64, Box<dyn StdError>> {
         start.elapsed().as_secs_f64()
     );
 
-    let mut bytes = vec![0u8; file_size::<Net>()];
-    let n = save(&net, &mut bytes)?;
     let dir = common::out_dir("digits_cnn")?;
     let weights = dir.join("digits_cnn.spw");
-    std::fs::write(&weights, &bytes[..n])?;
-    let mut loaded = Net::default();
-    load(&mut loaded, &std::fs::read(&weights)?)?;
+    let (loaded, n) = common::save_and_reload(&net, &weights)?;
     println!(
         "wrote {} ({n} bytes; reloaded: {:.2} %)",
         weights.display(),

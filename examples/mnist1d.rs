@@ -43,7 +43,6 @@ mod common;
 use common::Curves;
 use nalgebra::SMatrix;
 use stackprop::export::write_rust;
-use stackprop::io::{file_size, load, save};
 use stackprop::metrics::ConfusionMatrix;
 use stackprop::prelude::*;
 use std::error::Error as StdError;
@@ -265,13 +264,9 @@ fn run(seed: u64, firmware: Option<std::path::PathBuf>) -> Result<f64, Box<dyn S
     );
 
     // Save, and check the file by loading it back.
-    let mut bytes = vec![0u8; file_size::<Cnn>()];
-    let n = save(&cnn, &mut bytes)?;
     let dir = common::out_dir("mnist1d")?;
     let weights = dir.join("mnist1d.spw");
-    std::fs::write(&weights, &bytes[..n])?;
-    let mut loaded = Cnn::default();
-    load(&mut loaded, &std::fs::read(&weights)?)?;
+    let (loaded, n) = common::save_and_reload(&cnn, &weights)?;
     println!(
         "wrote {} ({n} bytes; reloaded: {:.2} %)",
         weights.display(),

@@ -1,4 +1,4 @@
-//! Shared by the `digits` and `iris` examples and by `tests/datasets.rs`
+//! Shared by the `digits`, `digits_cnn`, `mnist1d` and `iris` examples and by `tests/datasets.rs`
 //! (each includes it with `#[path = "…/common/mod.rs"] mod common;`):
 //! the data sets of `data/` compiled into the binary, a CSV parser that
 //! writes into caller buffers, input standardization, and a hand-written
@@ -178,6 +178,21 @@ pub fn out_dir(name: &str) -> std::io::Result<std::path::PathBuf> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(name);
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// Writes `net` to `path` in stackprop's weight-file format
+/// ([`stackprop::io`]) and loads it back: the loaded model (which the
+/// examples evaluate again) and the file's size.
+pub fn save_and_reload<M: stackprop::module::Module + Default>(
+    net: &M,
+    path: &std::path::Path,
+) -> Result<(M, usize), Box<dyn std::error::Error>> {
+    let mut bytes = vec![0u8; stackprop::io::file_size::<M>()];
+    let n = stackprop::io::save(net, &mut bytes)?;
+    std::fs::write(path, &bytes[..n])?;
+    let mut loaded = M::default();
+    stackprop::io::load(&mut loaded, &std::fs::read(path)?)?;
+    Ok((loaded, n))
 }
 
 /// The training curves of a run, one value per epoch: mean training loss,
